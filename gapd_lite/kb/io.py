@@ -1,0 +1,85 @@
+"""Finding and reading the bundled KB file, with errors that say how to fix a missing or broken one."""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import KBError, LiteralError
+from .terms import FB_NS, Literal, Term, iri_to_term
+
+KB_FILE = "freebase_subset.nt.gz"
+
+
+def data_dir() -> Path:
+    """`$GAPD_DATA_DIR`, else the checkout's data_samples/, else the copy installed with the package."""
+    env = os.environ.get("GAPD_DATA_DIR")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2] / "data_samples"
+    if repo.is_dir():
+        return repo
+    installed = Path(__file__).resolve().parents[1] / "data_samples"
+    if installed.is_dir():
+        return installed
+    raise KBError("cannot find data_samples/: set GAPD_DATA_DIR to the folder holding "
+                  f"{KB_FILE} or reinstall gapd_lite")
+
+
+def default_kb_path() -> Path:
+    return data_dir() / KB_FILE
+
+
+def _open_bytes(path: Path) -> bytes:
+    if not path.exists():
+        hint = (" Rebuild it with `python data_samples/build_kb.py`." if path.name == KB_FILE
+                else " Check the path, or leave it out to use the bundled KB.")
+        raise KBError(f"KB file not found: {path}.{hint}")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise KBError(f"{path} is a broken gzip file ({exc}); rebuild or re-download it") from None
+    return raw
+
+
+def read_triples(path: str | Path | None = None) -> Iterator[tuple[Term, str, Term]]:
+    """(subject, relation, object) with Freebase IRIs as local names and canonical literals."""
+    import pyoxigraph
+
+    path = Path(path) if path is not None else default_kb_path()
+    raw = _open_bytes(path)
+    fmt = pyoxigraph.RdfFormat.TURTLE if path.name.endswith((".ttl", ".ttl.gz")) else pyoxigraph.RdfFormat.N_TRIPLES
+    cache: dict[tuple, Literal] = {}
+    try:
+        for triple in pyoxigraph.parse(raw, format=fmt):
+            s, p, o = triple.subject, triple.predicate, triple.object
+            if not isinstance(s, pyoxigraph.NamedNode):
+                raise KBError(f"{path}: blank-node subjects are not supported (give every node an m. id)")
+            if isinstance(o, pyoxigraph.Literal):
+                key = (o.value, o.datatype.value, o.language)
+                obj = cache.get(key)
+                if obj is None:
+                    try:
+                        obj = Literal.typed(o.value, o.datatype.value, o.language)
+                    except LiteralError as exc:
+                        raise KBError(f"{path}: bad literal in triple <{s.value}> <{p.value}>: {exc}") from None
+                    cache[key] = obj
+            elif isinstance(o, pyoxigraph.NamedNode):
+                obj = iri_to_term(o.value)
+            else:
+                raise KBError(f"{path}: blank-node objects are not supported")
+            yield iri_to_term(s.value), iri_to_term(p.value), obj
+    except SyntaxError as exc:
+        raise KBError(f"{path} is not a valid {fmt.name} file: {exc}. Point --kb at an N-Triples "
+                      f"(.nt/.nt.gz) file in the {FB_NS} namespace.") from None
+
+
+def to_ntriples_line(s: Term, p: str, o: Term) -> str:
+    """One N-Triples line for a (local-name) triple."""
+    def iri(t: str) -> str:
+        return t if t.startswith("<") else f"<{FB_NS}{t}>"
+    obj = o.to_ntriples() if isinstance(o, Literal) else iri(o)
+    return f"{iri(s)} {iri(p)} {obj} ."
