@@ -34,6 +34,10 @@ class KBError(GapdError):
     """A knowledge-base problem: missing file, bad id, backend failure."""
 
 
+class UnknownTermError(KBError, ValueError):
+    """A logical form that names an entity, relation or class the KB does not have."""
+
+
 class EndpointError(KBError):
     """A SPARQL endpoint that is down, slow or answers with an error."""
 

@@ -35,6 +35,15 @@ class KB(ABC):
     def names(self, entities: Iterable[Term]) -> dict[str, str]:
         """type.object.name of the entities that have one."""
 
+    def knows(self, term: str, kind: str) -> bool:
+        """Whether an entity, relation or class occurs in the KB (kind: entity | relation | class)."""
+        if kind == "relation":
+            return bool(self.having(term))
+        if kind == "class":
+            return bool(self.instances(term))
+        out, inc = self.relations_of([term])
+        return bool(out or inc)
+
     # ---- derived operators (backends may override with a faster query) -----------------------
     def types_of(self, entity: str) -> set[str]:
         return {t for t in self.follow([entity], "type.object.type") if isinstance(t, str)}

@@ -74,6 +74,13 @@ class MemoryKB(KB):
                 result[e] = _pick_name(names)
         return result
 
+    def knows(self, term: str, kind: str) -> bool:
+        if kind == "relation":
+            return term in self.fwd
+        if kind == "class":
+            return term in self.bwd.get("type.object.type", {})
+        return term in self.out_rels or term in self.in_rels
+
     # ---- faster derived operators ---------------------------------------------------------------
     def filter_class(self, entities: Iterable[Term], cls: str) -> set[Term]:
         members = self.bwd.get("type.object.type", {}).get(cls, set())

@@ -6,6 +6,7 @@ from a model never reaches a query string.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 import urllib.error
@@ -22,6 +23,23 @@ from .terms import FB_NS, RDF_LANGSTRING, XSD_NS, Literal, Term, is_entity_id, i
 
 PREFIXES = f"PREFIX ns: <{FB_NS}>\nPREFIX xsd: <{XSD_NS}>\n"
 CHUNK = 400  # VALUES rows per query
+
+
+_STRING_OR_NAME = re.compile(r'("(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')|\b(ns|xsd):([A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)')
+
+
+def expand_prefixed(query: str) -> str:
+    """`ns:a.b.c` → `<http://rdf.freebase.com/ns/a.b.c>` outside strings.
+
+    Prefixed names with several dots are valid SPARQL (Virtuoso and rdflib read them) but
+    pyoxigraph 0.5 mis-lexes them, so queries are sent with full IRIs.
+    """
+    def sub(m: re.Match) -> str:
+        if m.group(1):
+            return m.group(1)
+        ns = FB_NS if m.group(2) == "ns" else XSD_NS
+        return f"<{ns}{m.group(3)}>"
+    return _STRING_OR_NAME.sub(sub, query)
 
 
 def node(term: Term) -> str:
@@ -57,8 +75,12 @@ class SparqlKB(KB):
     """The KB primitives as SPARQL queries; subclasses only say how a SELECT is run."""
 
     @abstractmethod
+    def _select(self, query: str) -> list[dict[str, Term]]:
+        """Run a SELECT written with full IRIs; rows map variable names (no '?') to canonical terms."""
+
     def select(self, query: str) -> list[dict[str, Term]]:
-        """Run a SELECT; rows map variable names (no '?') to canonical terms."""
+        """Run a SELECT (prefixed names allowed); rows map variable names to canonical terms."""
+        return self._select(expand_prefixed(query))
 
     # ---- primitives -----------------------------------------------------------------------
     def follow(self, sources: Iterable[Term], relation: str, forward: bool = True) -> set[Term]:
@@ -93,6 +115,15 @@ class SparqlKB(KB):
             for r in self.select(f"{PREFIXES}SELECT ?s ?n WHERE {{ VALUES ?s {{ {values} }} ?s ns:type.object.name ?n }}"):
                 found.setdefault(r["s"], []).append(r["n"])
         return {e: sorted(ns, key=lambda n: (n.lang != "en", n.lexical))[0].lexical for e, ns in found.items()}
+
+    def knows(self, term: str, kind: str) -> bool:
+        if kind == "relation":
+            pattern = f"?s {rel(term)} ?o"
+        elif kind == "class":
+            pattern = f"?s ns:type.object.type {node(term)}"
+        else:
+            pattern = f"{{ {node(term)} ?s ?o }} UNION {{ ?o ?s {node(term)} }}"
+        return bool(self.select(f"{PREFIXES}SELECT ?s WHERE {{ {pattern} }} LIMIT 1"))
 
     # ---- pushed-down operators ------------------------------------------------------------
     def values(self, entities: Iterable[Term], steps: tuple[Step, ...]) -> dict[Term, set[Term]]:
@@ -159,7 +190,7 @@ class RdflibKB(SparqlKB):
                 raise
             raise KBError(f"rdflib could not read {path} as N-Triples: {exc}") from None
 
-    def select(self, query: str) -> list[dict[str, Term]]:
+    def _select(self, query: str) -> list[dict[str, Term]]:
         import rdflib
 
         rows = []
@@ -194,7 +225,7 @@ class OxigraphKB(SparqlKB):
         except SyntaxError as exc:
             raise KBError(f"pyoxigraph could not read {path} as N-Triples: {exc}") from None
 
-    def select(self, query: str) -> list[dict[str, Term]]:
+    def _select(self, query: str) -> list[dict[str, Term]]:
         import pyoxigraph
 
         try:
@@ -268,7 +299,7 @@ class HttpKB(SparqlKB):
                 time.sleep(self.backoff * (2 ** attempt))
         raise EndpointError(f"SPARQL endpoint {self.url}: {last}")
 
-    def select(self, query: str) -> list[dict[str, Term]]:
+    def _select(self, query: str) -> list[dict[str, Term]]:
         result = self._post(query)
         rows = []
         for binding in result.get("results", {}).get("bindings", []):

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Iterable, Union
 
-from ..errors import ActionError, ConversionError
+from ..errors import ActionError, ConversionError, UnknownTermError
 from ..kb.base import KB, Step
 from ..kb.terms import Literal, Term, compare, term_sort_key
 from ..env.actions import NOW, Action, RelPath, Var
-from .sexpr import (And, Arg, Class, Compare, Const, Count, Entity, Join, Now, SetExpr, TC, steps)
+from .sexpr import (And, Arg, Class, Compare, Const, Count, Entity, Join, Now, SetExpr, TC, classes, entities,
+                    relations, steps)
 
 TC_NOW = "2015-08-10"
 TC_PAIRS = (("from", "to"), ("from_date", "to_date"), ("start_date", "end_date"),
@@ -115,8 +116,27 @@ def count_literal(members: Iterable[Term]) -> Literal:
 
 
 # ---------------------------------------------------------------------------- S-expressions
-def execute(node: SetExpr, kb: KB) -> frozenset[Term]:
-    """The answer set of a parsed logical form (COUNT gives one integer literal)."""
+def unknown_terms(node: SetExpr, kb: KB) -> list[str]:
+    """Entities, relations and classes of the form that the KB has never heard of."""
+    missing = []
+    for kind, names in (("entity", entities(node)), ("relation", relations(node)), ("class", classes(node))):
+        for name in dict.fromkeys(names):
+            if not kb.knows(name, kind):
+                missing.append(f"{kind} {name}")
+    return missing
+
+
+def execute(node: SetExpr, kb: KB, check: bool = True) -> frozenset[Term]:
+    """The answer set of a parsed logical form (COUNT gives one integer literal).
+
+    With `check`, a form naming an unknown entity, relation or class raises UnknownTermError
+    instead of silently answering the empty set.
+    """
+    if check:
+        missing = unknown_terms(node, kb)
+        if missing:
+            raise UnknownTermError(f"not in the KB ({kb.name}): {', '.join(missing)}. Check the spelling, or "
+                                   "find ids with `gapd-lite kb-stats` / get_relations.")
     return frozenset(_eval(node, kb))
 
 

@@ -395,8 +395,22 @@ def paths_of(node: SetExpr) -> tuple[Path, ...]:
 
 
 def relations(node: SetExpr) -> list[str]:
-    """Relations in order of appearance (with repeats)."""
-    return [name for n in walk(node) for p in paths_of(n) for name, _ in steps(p)]
+    """Relations in the order they appear in the printed form (with repeats)."""
+    if isinstance(node, (Join, Compare)):
+        head = [name for name, _ in _in_text_order(node.path)]
+        return head + (relations(node.arg) if isinstance(node, Join) else [])
+    if isinstance(node, (Arg, TC)):
+        path = node.path if isinstance(node, Arg) else node.rel
+        return relations(node.arg) + [name for name, _ in _in_text_order(path)]
+    return [name for child in children(node) for name in relations(child)]
+
+
+def _in_text_order(path: Path) -> list[tuple[str, bool]]:
+    if isinstance(path, Rel):
+        return [(path.name, True)]
+    if isinstance(path, Rev):
+        return _in_text_order(path.path)
+    return _in_text_order(path.first) + _in_text_order(path.second)
 
 
 def entities(node: SetExpr) -> list[str]:
