@@ -1,0 +1,29 @@
+# One command to set up and run the main job (`make demo`), one to run every test (`make test`).
+# TORCH pins the CPU wheel that lies on the project's build machines; elsewhere: make demo TORCH=torch
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+
+.PHONY: setup demo test data clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e ".[all]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(BIN)/gapd-lite demo
+
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+data: setup
+	$(BIN)/python data_samples/build_kb.py
+	$(BIN)/python data_samples/build_questions.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

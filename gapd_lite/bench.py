@@ -1,0 +1,87 @@
+"""Benchmarks that print JSON (timings live here, never in tests)."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .errors import ConfigError
+
+
+def machine() -> dict:
+    """Where a figure was measured."""
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+    try:
+        import torch
+        info["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return info
+
+
+def _best_of(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None) -> dict:
+    """Per-form execution time: the in-memory executor vs the SPARQL translation on pyoxigraph and on rdflib."""
+    from .data import SPLITS, load_split
+    from .kb.memory import MemoryKB
+    from .kb.sparql import OxigraphKB, RdflibKB
+    from .logic.execute import execute
+    from .logic.sexpr import parse
+    from .logic.to_sparql import to_sparql
+
+    questions = [q for split in SPLITS for q in load_split(split)]
+    step = max(1, len(questions) // limit)
+    questions = questions[::step][:limit]
+    loads, kbs = {}, {}
+    for name, cls in (("memory", MemoryKB.load), ("oxigraph", OxigraphKB), ("rdflib", RdflibKB)):
+        t0 = time.perf_counter()
+        kbs[name] = cls(kb_path)
+        loads[name] = time.perf_counter() - t0
+    times: dict[str, list[float]] = {name: [] for name in kbs}
+    for q in tqdm(questions, desc="bench kb", leave=False):
+        tree = parse(q.s_expression)
+        sparql = to_sparql(tree)
+        times["memory"].append(_best_of(lambda: execute(tree, kbs["memory"], check=False), repeat))
+        times["oxigraph"].append(_best_of(lambda: kbs["oxigraph"].run_query(sparql), repeat))
+        times["rdflib"].append(_best_of(lambda: kbs["rdflib"].run_query(sparql), repeat))
+    per_form = {name: {"mean_ms": 1e3 * statistics.fmean(ts), "median_ms": 1e3 * statistics.median(ts),
+                       "total_s": sum(ts), "load_s": loads[name]} for name, ts in times.items()}
+    ratios = [r / m for r, m in zip(times["rdflib"], times["memory"]) if m > 0]
+    ox_ratios = [o / m for o, m in zip(times["oxigraph"], times["memory"]) if m > 0]
+    return {
+        "benchmark": "kb", "forms": len(questions), "repeat": repeat, "machine": machine(), "per_form": per_form,
+        "rdflib_over_memory": {"median_of_ratios": statistics.median(ratios),
+                               "ratio_of_totals": sum(times["rdflib"]) / sum(times["memory"])},
+        "oxigraph_over_memory": {"median_of_ratios": statistics.median(ox_ratios),
+                                 "ratio_of_totals": sum(times["oxigraph"]) / sum(times["memory"])},
+        "goal": "memory >= 50x faster than rdflib per form",
+        "goal_met": statistics.median(ratios) >= 50,
+    }
+
+
+def run(what: str, args) -> dict:
+    if what == "kb":
+        if args.limit < 1 or args.repeat < 1:
+            raise ConfigError("--limit and --repeat must be at least 1")
+        result = bench_kb(args.limit, args.repeat, args.kb)
+    else:
+        raise ConfigError(f"unknown benchmark {what!r}")
+    if getattr(args, "out", None):
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    return result

@@ -1,0 +1,179 @@
+"""`gapd-lite …`: the same jobs the notebooks run, from a shell."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, GapdError
+
+
+def _add_kb_flags(p: argparse.ArgumentParser, backend: bool = True) -> None:
+    p.add_argument("--kb", metavar="PATH", help="N-Triples(.gz) KB file (default: the bundled Freebase subset)")
+    p.add_argument("--kb-endpoint", metavar="URL", help="a SPARQL 1.1 endpoint (Virtuoso with Freebase, Oxigraph, Fuseki)")
+    p.add_argument("--kb-timeout", type=float, default=30.0, metavar="S", help="per-query timeout for --kb-endpoint")
+    if backend:
+        p.add_argument("--backend", default="memory", choices=("memory", "oxigraph", "rdflib", "http"))
+
+
+def _open(args, backend: str | None = None):
+    from .kb import open_kb
+    return open_kb(backend or getattr(args, "backend", "memory"), args.kb, args.kb_endpoint, args.kb_timeout)
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_kb_stats(args) -> int:
+    from .kb.memory import MemoryKB
+    from .kb.stats import kb_stats
+    if args.kb_endpoint:
+        raise ConfigError("kb-stats counts a local KB file; drop --kb-endpoint (or use --kb PATH)")
+    stats = kb_stats(MemoryKB.load(args.kb))
+    print(json.dumps(stats.as_dict(), indent=2))
+    return 0
+
+
+def cmd_query(args) -> int:
+    from .logic.execute import execute, run_actions, sorted_terms
+    from .logic.sexpr import parse
+    from .logic.to_actions import gold_steps, to_actions
+    from .logic.to_sparql import to_sparql
+    from .kb.terms import display
+
+    tree = parse(args.form)
+    if args.sparql:
+        print(to_sparql(tree))
+    if args.no_execute:
+        for a in to_actions(tree):
+            print(a)
+        return 0
+    kb = _open(args)
+    answers = sorted_terms(execute(tree, kb))
+    if args.actions:
+        for step in gold_steps(to_actions(tree), kb):
+            print(f"{str(step.action):<70} -> {len(step.state)} item(s)")
+    names = kb.names([a for a in answers if isinstance(a, str)])
+    print(f"{len(answers)} answer(s) on {kb.name}:")
+    for a in answers[: args.limit]:
+        print("  " + display(a, names))
+    if len(answers) > args.limit:
+        print(f"  … and {len(answers) - args.limit} more")
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from .convert import convert_file
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        counts = convert_file(args.input, out)
+    finally:
+        if args.out:
+            out.close()
+    print(f"converted {counts['ok']} of {counts['total']} record(s); {counts['error']} with an error"
+          + (f" (see the 'error' field in {args.out})" if counts["error"] and args.out else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_verify_data(args) -> int:
+    from .data import load_questions, load_split, SPLITS
+    from .kb import LOCAL_BACKENDS
+    from .verify import format_table, verify_backend
+
+    questions = []
+    if args.questions:
+        questions = load_questions(args.questions)
+    else:
+        for split in SPLITS:
+            questions += load_split(split)
+    if args.limit:
+        questions = questions[: args.limit]
+    backends = args.backends.split(",") if args.backends else list(LOCAL_BACKENDS) + (["http"] if args.kb_endpoint else [])
+    reports, problems = [], []
+    for name in backends:
+        kb = _open(args, name)
+        report, bad = verify_backend(questions, kb, progress=not args.quiet)
+        reports.append(report)
+        problems += bad
+        kb.close()
+    print(format_table(reports))
+    for p in problems[:20]:
+        print(f"DISAGREE {p.qid} [{p.backend}/{p.route}] {p.detail}")
+    if problems:
+        print(f"{len(problems)} disagreement(s)")
+        return 1
+    print(f"all {len(questions)} questions agree on {', '.join(backends)}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+    result = bench.run(args.what, args)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+    return run_demo(args)
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gapd-lite", description="GAPD for KBQA: data, logic, agent, training.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="the main job: load the KB, verify, convert and execute questions")
+    _add_kb_flags(p, backend=False)
+    p.add_argument("--questions", type=int, default=3, help="how many questions to walk through")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("kb-stats", help="count triples, entities, classes, relations, CVTs of a KB file")
+    _add_kb_flags(p, backend=False)
+    p.set_defaults(func=cmd_kb_stats)
+
+    p = sub.add_parser("query", help="execute one S-expression (and show its SPARQL / actions)")
+    p.add_argument("form", help='e.g. "(AND location.country (JOIN location.country.capital m.0…))"')
+    _add_kb_flags(p)
+    p.add_argument("--sparql", action="store_true", help="print the SPARQL translation")
+    p.add_argument("--actions", action="store_true", help="print the gold actions with the size of each state")
+    p.add_argument("--no-execute", action="store_true", help="only convert; do not touch a KB")
+    p.add_argument("--limit", type=int, default=20, help="answers to print")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("convert", help="GrailQA/WebQSP json(l) → jsonl with gold actions and SPARQL")
+    p.add_argument("input", help="GrailQA json/jsonl or WebQSP json")
+    p.add_argument("--out", help="output jsonl (default: stdout)")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("verify-data", help="check S-expression = SPARQL = actions = stored answers on every backend")
+    _add_kb_flags(p, backend=False)
+    p.add_argument("--questions", help="a question file (default: the bundled train+dev+test)")
+    p.add_argument("--backends", help="comma-separated subset of memory,oxigraph,rdflib,http")
+    p.add_argument("--limit", type=int, default=0, help="check only the first N questions")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_verify_data)
+
+    p = sub.add_parser("bench", help="benchmarks that print JSON")
+    p.add_argument("what", choices=("kb",), help="kb: per-form execution time, memory vs pyoxigraph vs rdflib")
+    _add_kb_flags(p, backend=False)
+    p.add_argument("--limit", type=int, default=300, help="questions to time")
+    p.add_argument("--repeat", type=int, default=3, help="repetitions per form (best kept)")
+    p.add_argument("--out", help="also write the JSON here")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GapdError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
