@@ -116,12 +116,18 @@ def load_questions(path: str | Path) -> list[Question]:
     return out
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[int, dict | Question | DataError]]:
-    """Like load_questions, but one bad record yields a DataError in its place instead of stopping."""
+def iter_records(path: str | Path) -> Iterator[tuple[int, Question | DataError]]:
+    """Like load_questions, but one bad record yields a DataError in its place instead of stopping.
+
+    The file itself is read (and a missing or unreadable file reported) before the first item.
+    """
     path = Path(path)
     data = _records(path)
     records = data["Questions"] if isinstance(data, dict) and "Questions" in data else data if isinstance(data, list) else [data]
-    webqsp = isinstance(data, dict) and "Questions" in data
+    return _iter_records(records, isinstance(data, dict) and "Questions" in data, path)
+
+
+def _iter_records(records: list, webqsp: bool, path: Path) -> Iterator[tuple[int, Question | DataError]]:
     for i, rec in enumerate(records):
         try:
             if not isinstance(rec, dict):
