@@ -65,7 +65,14 @@ class _Gen:
             inner = self.fresh()
             return self.pats(node.arg, inner) + self.path(var, steps(node.path), inner)
         if isinstance(node, And):
-            return self.pats(node.left, var) + self.pats(node.right, var)
+            # anchored side first, class and comparison constraints last: engines that join
+            # patterns in the order written (rdflib) then start from the few bindings
+            first, second = sorted((node.left, node.right), key=_constraint_rank)
+            if isinstance(second, Class) and not isinstance(first, Class):
+                # a class constraint in a group of its own: a join evaluated once `var` is bound
+                # (rdflib would otherwise start its BGP from the whole class and multiply it out)
+                return self.pats(first, var) + [f"{{ {var} ns:type.object.type ns:{second.name} . }}"]
+            return self.pats(first, var) + self.pats(second, var)
         if isinstance(node, Count):
             inner = self.fresh()
             body = _indent(self.pats(node.arg, inner))
@@ -75,9 +82,9 @@ class _Gen:
             hops = steps(node.path)
             val, best, inner, inner_val = self.fresh("val"), self.fresh("best"), self.fresh(), self.fresh("val")
             sub = _indent(self.pats(node.arg, inner) + self.path(inner, hops, inner_val))
-            return (self.pats(node.arg, var) + self.path(var, hops, val)
-                    + [f"{{ SELECT ({agg}({inner_val}) AS {best}) WHERE {{\n{sub}\n}} }}",
-                       f"FILTER({val} = {best})"])
+            # the aggregate first: engines that evaluate joins left to right then run it once
+            return ([f"{{ SELECT ({agg}({inner_val}) AS {best}) WHERE {{\n{sub}\n}} }}"]
+                    + self.pats(node.arg, var) + self.path(var, hops, val) + [f"FILTER({val} = {best})"])
         if isinstance(node, Compare):
             val = self.fresh("val")
             return self.path(var, steps(node.path), val) + [f"FILTER{comparison(val, node.op, node.value.literal)}"]
@@ -105,6 +112,10 @@ class _Gen:
                     f'{cut(b)} >= SUBSTR("{low}", 1, STRLEN({cut(b)}))')
             return [f"FILTER(NOT EXISTS {{ {var} ns:{relation} {a} }} || EXISTS {{ {var} ns:{relation} {b} . FILTER({test}) }})"]
         return [f"FILTER{holds(start, '<=', high)}", f"FILTER{holds(end, '>=', low)}"]
+
+
+def _constraint_rank(node: SetExpr) -> int:
+    return 2 if isinstance(node, Class) else 1 if isinstance(node, Compare) else 0
 
 
 def _indent(lines: list[str], by: str = "  ") -> str:
