@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test data clean
+.PHONY: setup demo test data notebooks clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+notebooks: setup
+	for f in notebooks/src/*.py; do $(BIN)/jupytext --to ipynb --set-kernel python3 -q --output notebooks/$$(basename $${f%.py}).ipynb $$f; done
 
 data: setup
 	$(BIN)/python data_samples/build_kb.py
