@@ -33,6 +33,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gapd_lite.kb.terms import float32_lexical  # noqa: E402  (one canonical float form for KB and package)
+
 HERE = Path(__file__).resolve().parent
 FACTS_DIR = HERE / "facts"
 OUT_PATH = HERE / "freebase_subset.nt.gz"
@@ -449,7 +452,7 @@ def lexical(kind: str, value: object) -> str:
         number = float(value)  # type: ignore[arg-type]
         if number != number or number in (float("inf"), float("-inf")):
             raise ValueError(f"not a finite float: {value!r}")
-        return repr(number)
+        return float32_lexical(number)  # xsd:float is single precision: the form every store prints
     if kind == "date":
         text = str(value)
         datetime.strptime(text, "%Y-%m-%d")

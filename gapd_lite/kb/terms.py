@@ -19,9 +19,11 @@ LANG_RE = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")
 INTEGER_TYPES = frozenset({"integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
                            "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong",
                            "unsignedShort", "unsignedByte"})
-FLOAT_TYPES = frozenset({"float", "double", "decimal"})
+FLOAT_TYPES = frozenset({"float"})
+DOUBLE_TYPES = frozenset({"double", "decimal"})
 TEMPORAL_TYPES = frozenset({"date", "gYear", "gYearMonth", "dateTime"})
-KNOWN_TYPES = INTEGER_TYPES | FLOAT_TYPES | TEMPORAL_TYPES | {"string", "boolean"}
+KNOWN_TYPES = INTEGER_TYPES | FLOAT_TYPES | DOUBLE_TYPES | TEMPORAL_TYPES | {"string", "boolean"}
+NUMERIC_TYPES = ("integer", "float", "double")
 
 _TZ = r"(Z|[+-]\d{2}:\d{2})?"
 _TEMPORAL_RE = {
@@ -61,13 +63,15 @@ class Literal:
             if not _INT_RE.match(lexical.strip()):
                 raise LiteralError(f"{lexical!r} is not an integer; write e.g. 42^^xsd:integer")
             return Literal(str(int(lexical)), "integer")
-        if datatype in FLOAT_TYPES:
+        if datatype in FLOAT_TYPES or datatype in DOUBLE_TYPES:
             if not _FLOAT_RE.match(lexical.strip()):
                 raise LiteralError(f"{lexical!r} is not a number; write e.g. 270.0^^xsd:float")
             value = float(lexical)
             if not math.isfinite(value):
                 raise LiteralError(f"{lexical!r} is not a finite number; NaN and INF are not supported")
-            return Literal(repr(value), "float")
+            if datatype in FLOAT_TYPES:
+                return Literal(float32_lexical(value), "float")
+            return Literal(repr(value), "double")
         if datatype in TEMPORAL_TYPES:
             match = _TEMPORAL_RE[datatype].match(lexical)
             if not match or not _valid_calendar(datatype, match):
@@ -85,7 +89,7 @@ class Literal:
     # ---- properties -------------------------------------------------------------------------
     @property
     def is_numeric(self) -> bool:
-        return self.datatype in ("integer", "float")
+        return self.datatype in NUMERIC_TYPES
 
     @property
     def is_temporal(self) -> bool:
@@ -132,6 +136,20 @@ class Literal:
 
     def __str__(self) -> str:
         return self.lexical
+
+
+def float32_lexical(value: float) -> str:
+    """The shortest decimal that reads back as the same 32-bit float (xsd:float is single precision).
+
+    SPARQL stores such as Oxigraph keep xsd:float as f32 and print it this way, so writing it so
+    everywhere makes `"44.74100000000001"^^xsd:float` and `"44.741"^^xsd:float` the same term.
+    """
+    import numpy as np
+
+    single = np.float32(value)
+    if single != 0 and not 1e-4 <= abs(single) < 1e16:
+        return np.format_float_scientific(single, unique=True, trim="0")
+    return np.format_float_positional(single, unique=True, trim="0")
 
 
 Term = Union[str, Literal]
