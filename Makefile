@@ -19,7 +19,7 @@ demo: setup
 	$(BIN)/gapd-lite demo
 
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 -q
 
 notebooks: setup
 	for f in notebooks/src/*.py; do $(BIN)/jupytext --to ipynb --set-kernel python3 -q --output notebooks/$$(basename $${f%.py}).ipynb $$f; done
