@@ -108,8 +108,11 @@ def render_dialogue(tokenizer, task: Task, turns: list[Turn], config: PromptConf
 
 
 def action_token_span(tokenizer, ids: list[int], text: str | None = None) -> tuple[int, int] | None:
-    """[start, end) of the tokens covering the call inside the last <action>…</action>, or None."""
-    text = tokenizer.decode(ids) if text is None else text
+    """[start, end) of the tokens covering the call inside the last <action>…</action>, or None.
+
+    Offsets come from decoding the ids themselves (`text` is accepted for symmetry and ignored).
+    """
+    text = tokenizer.decode(ids)
     matches = list(_ACTION.finditer(text))
     if not matches:
         return None

@@ -1,0 +1,152 @@
+"""Batched multi-turn rollouts: unfinished episodes generate together, the env steps between turns.
+
+Each turn, the contexts of all unfinished episodes in a batch are left-padded and decoded together
+by `model.generate` (KV cache within the turn); every episode then executes its action in its own
+environment, appends the observation, and episodes that answered or ran out of steps leave the
+batch. Token ids are kept exactly as generated; the mask marks them as the policy's own.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from ..data import Question
+from ..env.kbqa_env import EnvConfig, KBQAEnv, StepRecord
+from ..errors import ConfigError
+from ..kb.base import KB
+from ..kb.terms import Term
+from .gold import task_for
+from .prompts import PromptConfig, Task
+from .render import Rendered, add_observation, add_turn, render_prompt
+
+STOP = "</action>"
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """How episodes are sampled: group size G, batch size, per-turn budget, sampling, seed."""
+    group_size: int = 1
+    batch_size: int = 8
+    max_new_tokens: int = 96
+    max_context: int = 3072
+    temperature: float = 1.0
+    top_p: float = 1.0
+    greedy: bool = False
+    seed: int = 0
+    env: EnvConfig = field(default_factory=EnvConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("group_size", "batch_size", "max_new_tokens", "max_context"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"RolloutConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if not self.greedy and not (self.temperature > 0 and 0 < self.top_p <= 1):
+            raise ConfigError("sampling needs temperature > 0 and 0 < top_p <= 1 (or set greedy=True)")
+
+
+@dataclass
+class Trajectory:
+    """One episode: its tokens and mask, the env's step records, and the final answer."""
+    task: Task
+    rendered: Rendered
+    steps: list[StepRecord]
+    answer: frozenset[Term] | None
+    question: Question | None = None
+    sample: int = 0  # which of the G rollouts of its question
+    truncated: bool = False
+
+    @property
+    def generated_tokens(self) -> int:
+        return sum(self.rendered.mask)
+
+
+@dataclass
+class _Episode:
+    traj: Trajectory
+    env: KBQAEnv
+
+
+def stop_token_ids(tokenizer) -> list[int]:
+    """eos plus the chat template's end-of-turn token, so a turn without an action still ends."""
+    ids = {tokenizer.eos_token_id}
+    for tok in ("<|im_end|>", "<|eot_id|>", "<|end|>"):
+        tid = tokenizer.convert_tokens_to_ids(tok)
+        if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid >= 0:
+            ids.add(tid)
+    return sorted(i for i in ids if i is not None)
+
+
+def cut_turn(tokenizer, new_ids: list[int], stops: list[int]) -> list[int]:
+    """The generated turn up to and including `</action>` (or the first stop token)."""
+    for i, tid in enumerate(new_ids):
+        if tid in stops:
+            new_ids = new_ids[: i + 1]
+            break
+    if STOP in tokenizer.decode(new_ids):
+        for k in range(1, len(new_ids) + 1):
+            if STOP in tokenizer.decode(new_ids[:k]):
+                return new_ids[:k]
+    return new_ids
+
+
+@functools.lru_cache(maxsize=4)
+def _stop_criteria(tokenizer):
+    """Built once per tokenizer: transformers precomputes a table over the whole vocabulary for it."""
+    from transformers import StoppingCriteriaList, StopStringCriteria
+    return StoppingCriteriaList([StopStringCriteria(tokenizer=tokenizer, stop_strings=[STOP])])
+
+
+@torch.no_grad()
+def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutConfig) -> list[list[int]]:
+    """One turn for every context, decoded together with left padding."""
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    width = max(len(c) for c in contexts)
+    device = next(model.parameters()).device
+    ids = torch.tensor([[pad] * (width - len(c)) + c for c in contexts], device=device)
+    attention = torch.tensor([[0] * (width - len(c)) + [1] * len(c) for c in contexts], device=device)
+    stops = stop_token_ids(tokenizer)
+    kwargs = dict(do_sample=False) if config.greedy else dict(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=0)
+    out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=config.max_new_tokens,
+                         eos_token_id=stops, pad_token_id=pad, stopping_criteria=_stop_criteria(tokenizer), **kwargs)
+    return [cut_turn(tokenizer, row[width:].tolist(), stops) for row in out]
+
+
+def rollout(model, tokenizer, kb: KB, questions: list[Question], config: RolloutConfig = RolloutConfig(),
+            prompt: PromptConfig = PromptConfig(), progress: bool = True) -> list[Trajectory]:
+    """G trajectories per question (question-major order), generated batch by batch."""
+    torch.manual_seed(config.seed)
+    episodes = []
+    for q in questions:
+        task = task_for(q, kb)
+        for g in range(config.group_size):
+            traj = Trajectory(task, render_prompt(tokenizer, task, prompt), [], None, q, g)
+            episodes.append(_Episode(traj, KBQAEnv(kb, task.question, dict(task.entities), config.env)))
+    was_training = model.training
+    model.eval()
+    bar = tqdm(total=len(episodes), desc="rollouts", unit="ep", disable=not progress, leave=False)
+    try:
+        for start in range(0, len(episodes), config.batch_size):
+            active = episodes[start:start + config.batch_size]
+            while active:
+                turns = generate_turns(model, tokenizer, [e.traj.rendered.ids for e in active], config)
+                still = []
+                for episode, turn_ids in zip(active, turns):
+                    text = tokenizer.decode(turn_ids, skip_special_tokens=True)
+                    add_turn(tokenizer, episode.traj.rendered, turn_ids, text)
+                    record = episode.env.step(text)
+                    if not episode.env.done:
+                        add_observation(tokenizer, episode.traj.rendered, record.observation, prompt.system)
+                        if len(episode.traj.rendered.ids) + config.max_new_tokens > config.max_context:
+                            episode.env.done, episode.traj.truncated = True, True
+                    if episode.env.done:
+                        episode.traj.steps, episode.traj.answer = episode.env.history, episode.env.answer
+                        bar.update(1)
+                    else:
+                        still.append(episode)
+                active = still
+    finally:
+        bar.close()
+        model.train(was_training)
+    return [e.traj for e in episodes]

@@ -1,0 +1,98 @@
+"""Score an agent on a split: F1, Hits@1, exact match, valid-format rate and steps, by level and function."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .agent.rollout import RolloutConfig, Trajectory, rollout
+from .data import Question
+from .kb.base import KB
+from .training.rewards import exact_match, f1, hits_at_1
+
+
+@dataclass(frozen=True)
+class EpisodeScore:
+    qid: str
+    level: str | None
+    function: str | None
+    f1: float
+    hits1: float
+    em: float
+    valid_turns: int
+    turns: int
+    answered: bool
+
+
+@dataclass
+class EvalReport:
+    """Mean metrics overall and per level / per function, plus every episode's score."""
+    overall: dict[str, float]
+    by_level: dict[str, dict[str, float]]
+    by_function: dict[str, dict[str, float]]
+    episodes: list[EpisodeScore] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["episodes"] = [asdict(e) for e in self.episodes]
+        return out
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
+
+
+def score(traj: Trajectory) -> EpisodeScore:
+    q = traj.question
+    gold = q.answer_set
+    valid = sum(1 for s in traj.steps if s.valid)
+    return EpisodeScore(q.qid, q.level, q.function, f1(traj.answer, gold), hits_at_1(traj.answer, gold),
+                        exact_match(traj.answer, gold), valid, len(traj.steps), traj.answer is not None)
+
+
+def _mean(scores: list[EpisodeScore]) -> dict[str, float]:
+    n = len(scores) or 1
+    turns = sum(s.turns for s in scores) or 1
+    return {"n": len(scores), "f1": sum(s.f1 for s in scores) / n, "hits@1": sum(s.hits1 for s in scores) / n,
+            "em": sum(s.em for s in scores) / n, "valid_format": sum(s.valid_turns for s in scores) / turns,
+            "answered": sum(s.answered for s in scores) / n, "mean_steps": sum(s.turns for s in scores) / n}
+
+
+def summarise(scores: list[EpisodeScore], meta: dict | None = None) -> EvalReport:
+    by_level, by_fn = defaultdict(list), defaultdict(list)
+    for s in scores:
+        by_level[s.level or "-"].append(s)
+        by_fn[s.function or "-"].append(s)
+    return EvalReport(_mean(scores), {k: _mean(v) for k, v in sorted(by_level.items())},
+                      {k: _mean(v) for k, v in sorted(by_fn.items())}, scores, meta or {})
+
+
+def evaluate(model, tokenizer, kb: KB, questions: list[Question], config: RolloutConfig | None = None,
+             progress: bool = True, meta: dict | None = None) -> EvalReport:
+    """Greedy episodes on every question, scored."""
+    config = config or RolloutConfig(greedy=True)
+    trajs = rollout(model, tokenizer, kb, questions, config, progress=progress)
+    return summarise([score(t) for t in trajs], meta)
+
+
+def plot_report(reports: dict[str, EvalReport], path: str | Path | None = None, metric: str = "f1"):
+    """Bars of one metric per level for several runs (e.g. zero-shot vs after SFT)."""
+    import matplotlib.pyplot as plt
+
+    levels = sorted({lvl for r in reports.values() for lvl in r.by_level})
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.8 / max(len(reports), 1)
+    for i, (name, rep) in enumerate(reports.items()):
+        xs = [j + i * width for j in range(len(levels) + 1)]
+        ys = [rep.by_level.get(lvl, {}).get(metric, 0.0) for lvl in levels] + [rep.overall[metric]]
+        ax.bar(xs, ys, width=width, label=name)
+    ax.set_xticks([j + width * (len(reports) - 1) / 2 for j in range(len(levels) + 1)], levels + ["overall"])
+    ax.set_ylabel(metric)
+    ax.set_ylim(0, 1)
+    ax.legend()
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=120)
+    return fig

@@ -1,0 +1,46 @@
+"""Log-probabilities only where they are needed: the LM head runs on selected positions, never on the
+whole [batch, sequence, vocabulary] tensor (the dominant memory cost of a naive loss)."""
+from __future__ import annotations
+
+import torch
+
+
+def _base(model):
+    """The underlying causal LM (unwrapping peft), whose decoder and LM head we call separately."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def hidden_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Last-layer hidden states [batch, seq, hidden] (LoRA adapters, if any, are active)."""
+    base = _base(model)
+    out = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+    return out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
+
+
+def logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor,
+              cols: torch.Tensor) -> torch.Tensor:
+    """Float32 logits [n, vocab] predicting the token after each selected (row, col) position."""
+    hidden = hidden_states(model, input_ids, attention_mask)
+    head = _base(model).get_output_embeddings()
+    return head(hidden[rows, cols]).float()
+
+
+def target_positions(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, cols) of positions whose *next* token is a policy token (mask 1)."""
+    nxt = torch.zeros_like(mask)
+    nxt[:, :-1] = mask[:, 1:]
+    rows, cols = nxt.nonzero(as_tuple=True)
+    return rows, cols
+
+
+def pad_batch(sequences: list[list[int]], masks: list[list[int]], pad_id: int, device=None):
+    """Right-pad ids, attention and policy masks into tensors."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attn = torch.zeros((len(sequences), width), dtype=torch.long)
+    pmask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for i, (s, m) in enumerate(zip(sequences, masks)):
+        ids[i, : len(s)] = torch.tensor(s)
+        attn[i, : len(s)] = 1
+        pmask[i, : len(m)] = torch.tensor(m)
+    return ids.to(device), attn.to(device), pmask.to(device)

@@ -1,0 +1,47 @@
+"""SFT warm start: gold action sequences, played through the env, as multi-turn chats; loss on the agent's tokens only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..agent.gold import gold_episode, task_for
+from ..agent.prompts import PromptConfig
+from ..agent.render import render_dialogue
+from ..data import Question
+from ..kb.base import KB
+from .logprobs import logits_at, pad_batch, target_positions
+
+
+@dataclass(frozen=True)
+class SFTExample:
+    qid: str
+    ids: list[int]
+    mask: list[int]  # 1 on the agent's own tokens (thoughts and actions)
+
+
+def build_examples(questions: list[Question], kb: KB, tokenizer, prompt: PromptConfig = PromptConfig(),
+                   max_len: int = 1024, progress: bool = True) -> list[SFTExample]:
+    """Gold conversations with the KB's real observations (too-long ones are dropped)."""
+    out = []
+    for q in tqdm(questions, desc="gold dialogues", disable=not progress, leave=False):
+        turns, _ = gold_episode(q, kb)
+        rendered = render_dialogue(tokenizer, task_for(q, kb), turns, prompt)
+        if len(rendered.ids) <= max_len:
+            out.append(SFTExample(q.qid, rendered.ids, rendered.mask))
+    return out
+
+
+def sft_loss(model, batch: list[SFTExample], pad_id: int) -> tuple[torch.Tensor, int]:
+    """Mean next-token cross-entropy over the agent's tokens of the batch, and how many there were.
+
+    Logits are computed only where the next token is the agent's (never over prompt/observations).
+    """
+    device = next(model.parameters()).device
+    ids, attn, mask = pad_batch([e.ids for e in batch], [e.mask for e in batch], pad_id, device)
+    rows, cols = target_positions(mask)
+    logits = logits_at(model, ids, attn, rows, cols)
+    targets = ids[rows, cols + 1]
+    return F.cross_entropy(logits, targets), int(targets.numel())

@@ -1,0 +1,222 @@
+"""Training runs: dataclass configs and presets, a resumable loop with jsonl logs and atomic checkpoints.
+
+The loop is the same for every method; what changes is the batch and the loss (SFT here; GRPO and
+GAPD build on it). Rerunning the same command resumes from the last intact checkpoint with the same
+data order and RNG state.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError
+from ..models import ModelConfig, Policy, load_policy
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What every method shares: model, optimisation, budget, bookkeeping."""
+    method: str = "sft"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    out_dir: str = "runs/sft"
+    max_steps: int = 100
+    batch_size: int = 4
+    grad_accum: int = 1
+    lr: float = 2e-4
+    warmup_steps: int = 10
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    max_len: int = 1024
+    seed: int = 0
+    save_every: int = 25
+    log_every: int = 1
+    keep_checkpoints: int = 2
+    split: str = "train"
+    max_questions: int | None = None  # first N training questions (None: all)
+    init_adapter: str | None = None  # start from a saved adapter (e.g. the SFT result)
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "batch_size", "grad_accum", "max_len", "save_every", "log_every", "keep_checkpoints"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{type(self).__name__}.{name}={value!r}: must be a positive integer")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            raise ConfigError(f"{type(self).__name__}.lr={self.lr!r}: must be a number in (0, 1), e.g. 2e-4")
+        if self.warmup_steps < 0 or self.max_grad_norm <= 0:
+            raise ConfigError("warmup_steps must be >= 0 and max_grad_norm > 0")
+        if self.max_questions is not None and self.max_questions < 1:
+            raise ConfigError(f"max_questions={self.max_questions!r}: must be a positive integer or None")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # a few updates on the tiny random model: what tests and notebooks' smoke mode run
+    "smoke": TrainConfig(model=ModelConfig(name="tiny"), out_dir="runs/sft-smoke", max_steps=4, batch_size=2,
+                         save_every=2, warmup_steps=1, max_questions=16, max_len=1024),
+    # the embedded SmolLM2-135M with LoRA on 2 CPU cores: ≤ 30 minutes
+    "cpu-small": TrainConfig(out_dir="runs/sft-cpu-small", max_steps=160, batch_size=4, lr=3e-4, warmup_steps=10,
+                             save_every=20, max_len=900),
+    # one consumer GPU (QLoRA when CUDA is there): more data, longer
+    "gpu-small": TrainConfig(out_dir="runs/sft-gpu-small", max_steps=600, batch_size=8, lr=2e-4, warmup_steps=30,
+                             save_every=100, max_len=1024),
+}
+
+
+def preset(name: str, **overrides) -> TrainConfig:
+    """A named preset with some fields replaced (e.g. max_steps=10)."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return replace(PRESETS[name], **overrides)
+    except TypeError as exc:
+        raise ConfigError(f"bad override for preset {name!r}: {exc}") from None
+
+
+def lr_lambda(config: TrainConfig):
+    """Linear warm-up, then cosine decay to 10% of the peak."""
+    def f(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / (config.warmup_steps + 1)
+        progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return f
+
+
+def data_order(n: int, seed: int, epoch: int) -> list[int]:
+    """The same permutation for the same (seed, epoch), so a resumed run sees the same batches."""
+    gen = torch.Generator().manual_seed(seed * 1000 + epoch)
+    return torch.randperm(n, generator=gen).tolist()
+
+
+def batch_indices(n: int, config: TrainConfig, step: int) -> list[int]:
+    """The example indices of update `step` (walks epochs of a seeded permutation)."""
+    per_update = config.batch_size * config.grad_accum
+    first = step * per_update
+    out = []
+    for k in range(first, first + per_update):
+        epoch, pos = divmod(k, n)
+        out.append(data_order(n, config.seed, epoch)[pos])
+    return out
+
+
+class JsonlLog:
+    """Append-only metrics log (one JSON object per line) that survives restarts."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, record: dict) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    steps: int
+    resumed_from: int
+    seconds: float
+    last_loss: float | None
+    log: list[dict]
+
+
+def _setup(config: TrainConfig, policy: Policy | None) -> tuple[Policy, torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    policy = policy or load_policy(config.model)
+    if config.init_adapter:
+        policy.load_adapter(config.init_adapter)
+    params = [p for p in policy.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config))
+    return policy, optimizer, scheduler
+
+
+def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_examples: int, loss_fn,
+             progress: bool = True, stop_after: int | None = None) -> RunResult:
+    """The shared loop: resume, then for each update average `loss_fn(indices)` over micro-batches, step, log, save.
+
+    `loss_fn(indices) -> (loss tensor, stats dict)`; `stop_after` ends early (to test resuming).
+    """
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_json(), indent=1))
+    log = JsonlLog(out / "log.jsonl")
+    start = 0
+    ckpt = latest_checkpoint(out)
+    if ckpt is not None:
+        start = load_checkpoint(ckpt, policy.model, optimizer, scheduler)["step"]
+    if n_examples == 0:
+        raise ConfigError("no training examples: check the split, max_questions and max_len")
+    t0, last = time.perf_counter(), None
+    policy.model.train()
+    bar = tqdm(range(start, config.max_steps), initial=start, total=config.max_steps, desc=config.method,
+               disable=not progress)
+    for step in bar:
+        indices = batch_indices(n_examples, config, step)
+        optimizer.zero_grad(set_to_none=True)
+        stats_sum: dict[str, float] = {}
+        total = 0.0
+        for m in range(config.grad_accum):
+            micro = indices[m * config.batch_size:(m + 1) * config.batch_size]
+            loss, stats = loss_fn(micro)
+            (loss / config.grad_accum).backward()
+            total += loss.item() / config.grad_accum
+            for k, v in stats.items():
+                stats_sum[k] = stats_sum.get(k, 0.0) + v / config.grad_accum
+        grad_norm = torch.nn.utils.clip_grad_norm_([p for p in policy.model.parameters() if p.requires_grad],
+                                                   config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        last = total
+        if (step + 1) % config.log_every == 0:
+            log.write({"step": step + 1, "loss": total, "lr": scheduler.get_last_lr()[0],
+                       "grad_norm": float(grad_norm), "seconds": time.perf_counter() - t0, **stats_sum})
+        bar.set_postfix(loss=f"{total:.3f}")
+        if (step + 1) % config.save_every == 0 or step + 1 == config.max_steps:
+            save_checkpoint(out, step + 1, policy.model, optimizer, scheduler, {"method": config.method},
+                            keep=config.keep_checkpoints)
+        if stop_after is not None and step + 1 >= stop_after:
+            break
+    bar.close()
+    done = min(config.max_steps, stop_after or config.max_steps)
+    if done == config.max_steps:
+        policy.save_adapter(out / "final")
+    return RunResult(out, done, start, time.perf_counter() - t0, last, log.read())
+
+
+def train_sft(config: TrainConfig, policy: Policy | None = None, kb=None, progress: bool = True,
+              stop_after: int | None = None) -> RunResult:
+    """Supervised warm start on gold trajectories (LoRA; QLoRA on CUDA)."""
+    from ..data import load_split
+    from ..kb import open_kb
+    from .sft import build_examples, sft_loss
+
+    policy, optimizer, scheduler = _setup(config, policy)
+    kb = kb or open_kb("memory")
+    questions = load_split(config.split)[: config.max_questions]
+    examples = build_examples(questions, kb, policy.tokenizer, max_len=config.max_len, progress=progress)
+    pad = policy.tokenizer.pad_token_id
+
+    def loss_fn(indices):
+        loss, n_tokens = sft_loss(policy.model, [examples[i] for i in indices], pad)
+        return loss, {"tokens": float(n_tokens)}
+
+    return run_loop(config, policy, optimizer, scheduler, len(examples), loss_fn, progress, stop_after)
