@@ -74,11 +74,42 @@ def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None) -> dict:
     }
 
 
+def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int = 3, model: str = "embedded") -> dict:
+    """Batched rollouts (batch 8) vs one episode at a time: same model, same questions, greedy, one run."""
+    from .agent.rollout import RolloutConfig, rollout
+    from .data import load_split, sample_questions
+    from .env.kbqa_env import EnvConfig
+    from .kb import open_kb
+    from .models import ModelConfig, load_policy
+
+    policy = load_policy(ModelConfig(name=model))
+    kb = open_kb("memory")
+    qs = sample_questions(load_split("dev"), questions)
+    env = EnvConfig(max_steps=max_steps)
+    rollout(policy.model, policy.tokenizer, kb, qs[:1], RolloutConfig(greedy=True, max_new_tokens=8, env=env), progress=False)
+    timings, outputs = {}, {}
+    for name, batch in (("batched", 8), ("one_at_a_time", 1)):
+        t0 = time.perf_counter()
+        trajs = rollout(policy.model, policy.tokenizer, kb, qs, RolloutConfig(
+            greedy=True, batch_size=batch, max_new_tokens=max_new_tokens, env=env), progress=False)
+        timings[name] = time.perf_counter() - t0
+        outputs[name] = trajs
+    tokens = {k: sum(t.generated_tokens for t in v) for k, v in outputs.items()}
+    same = all(a.rendered.ids == b.rendered.ids for a, b in zip(outputs["batched"], outputs["one_at_a_time"]))
+    return {"benchmark": "rollout", "model": model, "questions": len(qs), "max_new_tokens": max_new_tokens,
+            "max_steps": max_steps, "machine": machine(), "seconds": timings, "generated_tokens": tokens,
+            "tokens_per_s": {k: tokens[k] / timings[k] for k in timings},
+            "speedup": timings["one_at_a_time"] / timings["batched"], "identical_trajectories": same,
+            "goal": ">= 3.5x at batch 8 on 2 CPU cores", "goal_met": timings["one_at_a_time"] / timings["batched"] >= 3.5}
+
+
 def run(what: str, args) -> dict:
     if what == "kb":
         if args.limit < 1 or args.repeat < 1:
             raise ConfigError("--limit and --repeat must be at least 1")
         result = bench_kb(args.limit, args.repeat, args.kb)
+    elif what == "rollout":
+        result = bench_rollout(model=getattr(args, "model", None) or "embedded")
     else:
         raise ConfigError(f"unknown benchmark {what!r}")
     if getattr(args, "out", None):

@@ -112,6 +112,47 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from .models import ModelConfig
+    from .training.trainer import preset, train_sft
+
+    overrides = {"out_dir": args.out, "max_steps": args.steps, "max_questions": args.max_questions,
+                 "init_adapter": args.init_adapter, "seed": args.seed}
+    if args.model:
+        overrides["model"] = ModelConfig(name=args.model)
+    if args.method != "sft":
+        raise ConfigError(f"--method {args.method} is not available yet; this version trains --method sft")
+    config = preset(args.preset, **overrides)
+    result = train_sft(config, progress=not args.quiet)
+    print(json.dumps({"out_dir": str(result.out_dir), "steps": result.steps, "resumed_from": result.resumed_from,
+                      "seconds": round(result.seconds, 1), "last_loss": result.last_loss}, indent=1))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .agent.rollout import RolloutConfig
+    from .data import load_split, sample_questions
+    from .env.kbqa_env import EnvConfig
+    from .eval import evaluate, plot_report
+    from .kb import open_kb
+    from .models import ModelConfig, load_policy
+
+    policy = load_policy(ModelConfig(name=args.model))
+    if args.adapter:
+        policy.load_adapter(args.adapter)
+    questions = sample_questions(load_split(args.split), args.limit)
+    kb = _open(args)
+    config = RolloutConfig(greedy=True, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+                           env=EnvConfig(max_steps=args.max_steps))
+    report = evaluate(policy.model, policy.tokenizer, kb, questions, config, progress=not args.quiet,
+                      meta={"model": args.model, "adapter": args.adapter, "split": args.split, "questions": len(questions)})
+    if args.out:
+        report.save(args.out)
+        plot_report({args.label or args.model: report}, Path(args.out).with_suffix(".png"))
+    print(json.dumps({"overall": report.overall, "by_level": report.by_level}, indent=1))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(args)
@@ -153,8 +194,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_verify_data)
 
+    p = sub.add_parser("train", help="train a policy (SFT warm start on gold trajectories)")
+    p.add_argument("--method", default="sft", choices=("sft", "grpo", "gapd"))
+    p.add_argument("--preset", default="cpu-small", help="smoke | cpu-small | gpu-small")
+    p.add_argument("--out", help="run folder (default: the preset's); rerunning resumes from its last checkpoint")
+    p.add_argument("--steps", type=int, help="override the number of updates")
+    p.add_argument("--model", help="embedded | tiny | a Hugging Face id or local path")
+    p.add_argument("--max-questions", type=int, help="use only the first N training questions")
+    p.add_argument("--init-adapter", help="start from a saved adapter folder")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="score an agent on a split (F1, Hits@1, EM, format, steps; by level/function)")
+    p.add_argument("--model", default="embedded", help="embedded | tiny | a Hugging Face id or local path")
+    p.add_argument("--adapter", help="a LoRA adapter folder (e.g. runs/sft-cpu-small/final)")
+    p.add_argument("--split", default="dev", choices=("train", "dev", "test"))
+    p.add_argument("--limit", type=int, default=0, help="evaluate N questions spread evenly over the split (0: all)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--max-steps", type=int, default=8)
+    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--out", help="write the report json (and a .png plot next to it)")
+    p.add_argument("--label", help="name of this run in the plot")
+    p.add_argument("--quiet", action="store_true")
+    _add_kb_flags(p, backend=False)
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("bench", help="benchmarks that print JSON")
-    p.add_argument("what", choices=("kb",), help="kb: per-form execution time, memory vs pyoxigraph vs rdflib")
+    p.add_argument("what", choices=("kb", "rollout"),
+                   help="kb: per-form execution time, memory vs pyoxigraph vs rdflib; rollout: batched vs one-at-a-time generation")
+    p.add_argument("--model", help="model for `bench rollout` (default: embedded)")
     _add_kb_flags(p, backend=False)
     p.add_argument("--limit", type=int, default=300, help="questions to time")
     p.add_argument("--repeat", type=int, default=3, help="repetitions per form (best kept)")

@@ -192,3 +192,11 @@ def bundled_split_path(split: str) -> Path:
 def load_split(split: str) -> list[Question]:
     """One of the bundled train/dev/test question sets."""
     return load_questions(bundled_split_path(split))
+
+
+def sample_questions(questions: list[Question], n: int) -> list[Question]:
+    """`n` questions spread evenly over the list (all when n <= 0 or n >= len): a deterministic subset."""
+    if n <= 0 or n >= len(questions):
+        return list(questions)
+    step = len(questions) / n
+    return [questions[int(i * step)] for i in range(n)]

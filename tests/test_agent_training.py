@@ -1,0 +1,129 @@
+"""Rollouts (masks, batching), SFT (loss goes down, resume is exact), checkpoints and metrics, on the tiny model."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from gapd_lite.agent.gold import gold_episode, task_for
+from gapd_lite.agent.render import render_dialogue
+from gapd_lite.agent.rollout import RolloutConfig, rollout
+from gapd_lite.data import load_split
+from gapd_lite.env.kbqa_env import EnvConfig
+from gapd_lite.errors import ConfigError
+from gapd_lite.models import ModelConfig, load_policy
+from gapd_lite.training.checkpoint import latest_checkpoint
+from gapd_lite.training.rewards import exact_match, f1, hits_at_1, reward
+from gapd_lite.training.sft import build_examples, sft_loss
+from gapd_lite.training.trainer import preset, train_sft
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_policy(ModelConfig(name="tiny"))
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return load_split("dev")[:6]
+
+
+def test_mask_is_exactly_the_generated_tokens(tiny, bundled_kb, dev):
+    trajs = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:3], RolloutConfig(
+        greedy=False, temperature=1.0, group_size=2, max_new_tokens=12, env=EnvConfig(max_steps=2)), progress=False)
+    assert len(trajs) == 6 and [t.sample for t in trajs] == [0, 1] * 3
+    for t in trajs:
+        r = t.rendered
+        inside = [0] * len(r.ids)
+        for a, b in r.turn_spans:
+            inside[a:b] = [1] * (b - a)
+        assert inside == r.mask
+        assert len(r.turn_spans) == len(t.steps)
+        for (a, b), step in zip(r.turn_spans, t.steps):
+            assert tiny.tokenizer.decode(r.ids[a:b], skip_special_tokens=True) == step.text
+        assert sum(r.mask[: r.prompt_len]) == 0
+
+
+def test_batched_rollouts_equal_one_at_a_time_under_greedy(tiny, bundled_kb, dev):
+    cfg = dict(greedy=True, max_new_tokens=10, env=EnvConfig(max_steps=2))
+    batched = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev, RolloutConfig(batch_size=6, **cfg), progress=False)
+    single = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev, RolloutConfig(batch_size=1, **cfg), progress=False)
+    assert [t.rendered.ids for t in batched] == [t.rendered.ids for t in single]
+
+
+def test_gold_dialogue_masks_and_action_spans(tiny, bundled_kb, dev):
+    q = dev[0]
+    turns, _ = gold_episode(q, bundled_kb)
+    r = render_dialogue(tiny.tokenizer, task_for(q, bundled_kb), turns)
+    assert len(r.turn_spans) == len(turns) == len(r.action_spans)
+    for (a, b), turn, span in zip(r.turn_spans, turns, r.action_spans):
+        assert tiny.tokenizer.decode(r.ids[a:b]) == turn.text
+        action = turn.text.split("<action>")[1].split("</action>")[0]
+        assert tiny.tokenizer.decode(r.ids[span[0]:span[1]]).strip() == action
+    observed = tiny.tokenizer.decode([i for i, m in zip(r.ids, r.mask) if m == 0])
+    assert "<information>" in observed and "<information>" not in tiny.tokenizer.decode([i for i, m in zip(r.ids, r.mask) if m])
+
+
+def test_sft_lowers_the_loss_on_a_fixed_batch(bundled_kb, dev):
+    policy = load_policy(ModelConfig(name="tiny", seed=1))
+    batch = build_examples(dev[:2], bundled_kb, policy.tokenizer, progress=False)
+    opt = torch.optim.AdamW([p for p in policy.model.parameters() if p.requires_grad], lr=1e-2)
+    losses = []
+    for _ in range(8):
+        loss, n = sft_loss(policy.model, batch, policy.tokenizer.pad_token_id)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert n == sum(sum(e.mask) for e in batch)
+    assert losses[-1] < losses[0] - 0.5
+
+
+def test_sft_loss_is_cross_entropy_over_agent_tokens_only(tiny, bundled_kb, dev):
+    batch = build_examples(dev[:1], bundled_kb, tiny.tokenizer, progress=False)
+    ex = batch[0]
+    with torch.no_grad():
+        loss, n = sft_loss(tiny.model, batch, tiny.tokenizer.pad_token_id)
+        logits = tiny.model(input_ids=torch.tensor([ex.ids])).logits[0].float()
+    logp = torch.log_softmax(logits, -1)
+    picks = [-logp[t, ex.ids[t + 1]].item() for t in range(len(ex.ids) - 1) if ex.mask[t + 1]]
+    assert n == len(picks) and loss.item() == pytest.approx(sum(picks) / len(picks), rel=1e-4)
+
+
+def test_resume_gives_the_same_next_losses(tmp_path):
+    full = train_sft(preset("smoke", out_dir=str(tmp_path / "a")), progress=False)
+    train_sft(preset("smoke", out_dir=str(tmp_path / "b")), progress=False, stop_after=2)
+    resumed = train_sft(preset("smoke", out_dir=str(tmp_path / "b")), progress=False)
+    assert resumed.resumed_from == 2
+    assert [round(r["loss"], 6) for r in resumed.log] == [round(r["loss"], 6) for r in full.log]
+    assert (tmp_path / "b" / "final" / "adapter_config.json").exists()
+
+
+def test_torn_and_corrupted_checkpoints_are_skipped(tmp_path):
+    train_sft(preset("smoke", out_dir=str(tmp_path)), progress=False)
+    root = tmp_path / "checkpoints"
+    good = sorted(root.glob("ckpt-??????"))
+    (root / "ckpt-000009.tmp").mkdir()
+    bad = root / "ckpt-000008"
+    bad.mkdir()
+    (bad / "MANIFEST.json").write_text(json.dumps({"adapter.pt": "0" * 64}))
+    (bad / "adapter.pt").write_bytes(b"garbage")
+    messages = []
+    assert latest_checkpoint(tmp_path, messages.append) == good[-1]
+    assert any("interrupted" in m for m in messages) and any("checksum" in m for m in messages)
+
+
+def test_metrics_and_reward():
+    gold = {"m.a", "m.b"}
+    assert f1({"m.a"}, gold) == pytest.approx(2 / 3) and f1(None, gold) == 0 and f1(set(), set()) == 1
+    assert hits_at_1({"m.a", "m.z"}, gold) == 1 and hits_at_1({"m.z"}, gold) == 0
+    assert exact_match({"m.b", "m.a"}, gold) == 1 and exact_match({"m.a"}, gold) == 0
+    assert reward({"m.a", "m.b"}, gold, valid_turns=2, turns=4) == pytest.approx(1.05)
+
+
+def test_bad_training_config_is_a_clear_error():
+    with pytest.raises(ConfigError, match="max_steps"):
+        preset("smoke", max_steps=0)
+    with pytest.raises(ConfigError, match="unknown preset"):
+        preset("huge")
