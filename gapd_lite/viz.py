@@ -144,3 +144,29 @@ def draw_logical_form(node: S.SetExpr, ax=None, path: str | Path | None = None):
     if path:
         ax.figure.savefig(path, dpi=120, bbox_inches="tight")
     return ax
+
+
+def draw_token_mask(tokenizer, rendered, start: int = 0, max_tokens: int = 260, width: int = 26, ax=None,
+                    path: str | Path | None = None):
+    """Tokens of a trajectory in a grid: orange where the policy wrote them (mask 1), grey elsewhere."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    ids, mask = rendered.ids[start:start + max_tokens], rendered.mask[start:start + max_tokens]
+    actions = {i for span in rendered.action_spans if span for i in range(*span)}
+    rows = (len(ids) + width - 1) // width
+    if ax is None:
+        _, ax = plt.subplots(figsize=(width * 0.62, rows * 0.34 + 0.6))
+    for k, (tid, m) in enumerate(zip(ids, mask)):
+        r, c = divmod(k, width)
+        colour = "#e76f51" if (start + k) in actions else "#f4a261" if m else "#e5e5e5"
+        ax.add_patch(Rectangle((c, -r), 0.96, 0.9, color=colour))
+        text = tokenizer.decode([tid]).replace("\n", "⏎")[:6]
+        ax.text(c + 0.48, -r + 0.45, text, ha="center", va="center", fontsize=5.5)
+    ax.set_xlim(0, width)
+    ax.set_ylim(-rows + 0.9, 1)
+    ax.axis("off")
+    ax.set_title("policy tokens (orange; the action itself darker) vs prompt/observation tokens (grey)", fontsize=9)
+    if path:
+        ax.figure.savefig(path, dpi=130, bbox_inches="tight")
+    return ax
