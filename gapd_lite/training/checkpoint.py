@@ -38,7 +38,7 @@ def set_rng_state(state: dict) -> None:
 def adapter_state(model) -> dict:
     """Only the trainable (LoRA) weights: checkpoints stay megabytes, not the whole model."""
     from peft import get_peft_model_state_dict
-    return get_peft_model_state_dict(model)
+    return get_peft_model_state_dict(model, save_embedding_layers=False)
 
 
 def load_adapter_state(model, state: dict) -> None:

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError
 from ..models import ModelConfig, Policy, load_policy
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .rl import RLSettings
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class TrainConfig:
     split: str = "train"
     max_questions: int | None = None  # first N training questions (None: all)
     init_adapter: str | None = None  # start from a saved adapter (e.g. the SFT result)
+    rl: RLSettings = field(default_factory=RLSettings)  # GRPO/GAPD only
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "batch_size", "grad_accum", "max_len", "save_every", "log_every", "keep_checkpoints"):
@@ -64,8 +66,8 @@ PRESETS: dict[str, TrainConfig] = {
     "smoke": TrainConfig(model=ModelConfig(name="tiny"), out_dir="runs/sft-smoke", max_steps=4, batch_size=2,
                          save_every=2, warmup_steps=1, max_questions=16, max_len=1024),
     # the embedded SmolLM2-135M with LoRA on 2 CPU cores: ≤ 30 minutes
-    "cpu-small": TrainConfig(out_dir="runs/sft-cpu-small", max_steps=160, batch_size=4, lr=3e-4, warmup_steps=10,
-                             save_every=20, max_len=900),
+    "cpu-small": TrainConfig(out_dir="runs/sft-cpu-small", max_steps=96, batch_size=4, lr=3e-4, warmup_steps=10,
+                             save_every=16, max_len=900),
     # one consumer GPU (QLoRA when CUDA is there): more data, longer
     "gpu-small": TrainConfig(out_dir="runs/sft-gpu-small", max_steps=600, batch_size=8, lr=2e-4, warmup_steps=30,
                              save_every=100, max_len=1024),
@@ -76,9 +78,12 @@ def preset(name: str, **overrides) -> TrainConfig:
     """A named preset with some fields replaced (e.g. max_steps=10)."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    base = PRESETS[name]
+    rl_over = overrides.pop("rl", None)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return replace(PRESETS[name], **overrides)
+        out = replace(base, **overrides)
+        return replace(out, rl=replace(out.rl, **rl_over)) if rl_over else out
     except TypeError as exc:
         raise ConfigError(f"bad override for preset {name!r}: {exc}") from None
 
@@ -150,7 +155,7 @@ def _setup(config: TrainConfig, policy: Policy | None) -> tuple[Policy, torch.op
 
 
 def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_examples: int, loss_fn,
-             progress: bool = True, stop_after: int | None = None) -> RunResult:
+             progress: bool = True, stop_after: int | None = None, on_start=None) -> RunResult:
     """The shared loop: resume, then for each update average `loss_fn(indices)` over micro-batches, step, log, save.
 
     `loss_fn(indices) -> (loss tensor, stats dict)`; `stop_after` ends early (to test resuming).
@@ -165,6 +170,8 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
         start = load_checkpoint(ckpt, policy.model, optimizer, scheduler)["step"]
     if n_examples == 0:
         raise ConfigError("no training examples: check the split, max_questions and max_len")
+    if on_start is not None:
+        on_start(start)
     t0, last = time.perf_counter(), None
     policy.model.train()
     bar = tqdm(range(start, config.max_steps), initial=start, total=config.max_steps, desc=config.method,
@@ -220,3 +227,74 @@ def train_sft(config: TrainConfig, policy: Policy | None = None, kb=None, progre
         return loss, {"tokens": float(n_tokens)}
 
     return run_loop(config, policy, optimizer, scheduler, len(examples), loss_fn, progress, stop_after)
+
+
+RL_PRESETS: dict[str, TrainConfig] = {
+    # tiny model, a couple of updates: tests and notebook smoke mode
+    "smoke": TrainConfig(method="grpo", model=ModelConfig(name="tiny"), out_dir="runs/rl-smoke", max_steps=2,
+                         batch_size=2, lr=1e-4, warmup_steps=0, save_every=1, max_questions=8,
+                         rl=RLSettings(group_size=2, max_new_tokens=16, env_steps=2)),
+    # the embedded model from the SFT warm start on 2 CPU cores (each arm ≤ 45 min)
+    "cpu-small": TrainConfig(method="grpo", out_dir="runs/rl-cpu-small", max_steps=40, batch_size=2, lr=5e-5,
+                             warmup_steps=0, save_every=5, init_adapter="runs/sft-cpu-small/final",
+                             rl=RLSettings(group_size=4, max_new_tokens=64, env_steps=5, lam=0.0)),
+    # one GPU: more questions per update, more updates
+    "gpu-small": TrainConfig(method="grpo", out_dir="runs/rl-gpu-small", max_steps=150, batch_size=8, lr=5e-5,
+                             warmup_steps=5, save_every=25, init_adapter="runs/sft-gpu-small/final",
+                             rl=RLSettings(group_size=8, max_new_tokens=96, env_steps=6, lam=0.0)),
+}
+
+
+def rl_preset(name: str, method: str = "grpo", **overrides) -> TrainConfig:
+    """An RL preset for GRPO (λ = 0) or GAPD (λ from `lam`, default 0.5)."""
+    if name not in RL_PRESETS:
+        raise ConfigError(f"unknown RL preset {name!r}; choose one of {', '.join(RL_PRESETS)}")
+    if method not in ("grpo", "gapd"):
+        raise ConfigError(f"method {method!r}: choose grpo or gapd")
+    rl_over = dict(overrides.pop("rl", None) or {})
+    if method == "gapd":
+        rl_over.setdefault("lam", 0.5)
+    elif rl_over.get("lam", 0.0) != 0.0:
+        raise ConfigError("GRPO means λ = 0; use --method gapd for a distillation weight")
+    base = RL_PRESETS[name]
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    overrides.setdefault("out_dir", f"{base.out_dir}-{method}")
+    try:
+        out = replace(base, method=method, **overrides)
+        return replace(out, rl=replace(out.rl, **rl_over))
+    except TypeError as exc:
+        raise ConfigError(f"bad override for RL preset {name!r}: {exc}") from None
+
+
+def train_rl(config: TrainConfig, policy: Policy | None = None, kb=None, progress: bool = True,
+             stop_after: int | None = None) -> RunResult:
+    """GRPO (λ = 0) or GAPD from a warm start: rollouts, rewards, one update per batch of questions."""
+    from ..data import load_split
+    from ..kb import open_kb
+    from .rl import make_batch, rl_update_loss
+
+    policy, optimizer, scheduler = _setup(config, policy)
+    kb = kb or open_kb("memory")
+    questions = load_split(config.split)[: config.max_questions]
+    settings = config.rl
+    sft_examples = None
+    if settings.sft_weight > 0:
+        from .sft import build_examples
+        sft_examples = build_examples(questions, kb, policy.tokenizer, max_len=config.max_len, progress=False)
+    by_qid = {e.qid: e for e in sft_examples or []}
+    state = {"step": 0}
+
+    def loss_fn(indices):
+        step = state["step"]
+        batch_questions = [questions[i] for i in indices]
+        batch = make_batch(policy, kb, batch_questions, settings, seed=config.seed * 100_003 + step)
+        policy.model.train()
+        gold_examples = [by_qid[q.qid] for q in batch_questions if q.qid in by_qid]
+        loss, stats = rl_update_loss(policy, batch, settings, settings.lam_at(step, config.max_steps), gold_examples)
+        state["step"] += 1
+        return loss, stats
+
+    def on_start(step: int) -> None:
+        state["step"] = step
+
+    return run_loop(config, policy, optimizer, scheduler, len(questions), loss_fn, progress, stop_after, on_start)

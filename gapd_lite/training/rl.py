@@ -1,0 +1,192 @@
+"""GRPO and GAPD updates: sample G rollouts per question, score them, and take one policy-gradient step —
+plus, for GAPD, distil the gold-hinted policy into the plain one over the student's action tokens.
+
+One update (`rl_update_loss`):
+  1. rollouts (no grad), rewards = F1 + format bonus, group-normalised advantages;
+  2. one student forward over every trajectory, logits only at the policy's own tokens → GRPO loss;
+  3. GAPD (λ > 0): for each step t with an action, mid-anchor matching gives the aligned gold action;
+     the teacher — same weights, context + hint — continues from the student's cached prefix (the
+     contexts agree up to the hint), so it only reads hint + turn t; divergence over the action tokens.
+"""
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from ..agent.render import encode
+from ..agent.prompts import hint_message
+from ..agent.rollout import RolloutConfig, Trajectory, rollout
+from ..anchors import MidAnchorMatcher, PrefixMatcher, align_trajectory
+from ..env.kbqa_env import EnvConfig
+from ..errors import ConfigError
+from ..kb.base import KB
+from ..logic.sexpr import parse
+from ..logic.to_actions import GoldStep, gold_steps, to_actions
+from .losses import distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp
+from .logprobs import _base, pad_batch
+from .rewards import f1, reward
+
+MATCHERS = {"mid_anchor": MidAnchorMatcher, "prefix": PrefixMatcher}
+
+
+@dataclass(frozen=True)
+class RLSettings:
+    """The RL part of a run's config (TrainConfig holds model, optimiser and budget)."""
+    group_size: int = 4
+    lam: float = 0.0  # distillation weight λ; 0 = plain GRPO
+    lam_schedule: str = "constant"  # constant | linear_decay (λ → 0 at the last update) | warmup (0 → λ over 20%)
+    divergence: str = "forward_kl"  # forward_kl | reverse_kl | jsd
+    jsd_beta: float = 0.5
+    matcher: str = "mid_anchor"  # mid_anchor | prefix
+    jaccard: float = 1.0  # < 1: a gold state is covered by a student set with Jaccard ≥ this
+    epsilon: float = 0.2
+    kl_beta: float = 0.0
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 64
+    env_steps: int = 6
+    format_bonus: float = 0.1
+    sft_weight: float = 0.0  # ablation: + w × SFT loss on the gold trajectory ("gold only as supervised data")
+    teacher_cache: bool = True  # reuse the student's prefix KV for the teacher (False: full teacher forwards)
+
+    def __post_init__(self) -> None:
+        if self.group_size < 2:
+            raise ConfigError("group_size must be at least 2: GRPO compares rollouts of the same question")
+        if self.lam < 0 or self.sft_weight < 0:
+            raise ConfigError("lam and sft_weight must be >= 0")
+        if self.lam_schedule not in ("constant", "linear_decay", "warmup"):
+            raise ConfigError(f"lam_schedule={self.lam_schedule!r}: choose constant, linear_decay or warmup")
+        if self.divergence not in ("forward_kl", "reverse_kl", "jsd"):
+            raise ConfigError(f"divergence={self.divergence!r}: choose forward_kl, reverse_kl or jsd")
+        if self.matcher not in MATCHERS:
+            raise ConfigError(f"matcher={self.matcher!r}: choose {' or '.join(MATCHERS)}")
+
+    def lam_at(self, step: int, total: int) -> float:
+        if self.lam_schedule == "linear_decay":
+            return self.lam * (1 - step / max(1, total))
+        if self.lam_schedule == "warmup":
+            return self.lam * min(1.0, step / max(1, 0.2 * total))
+        return self.lam
+
+    def rollout_config(self, seed: int) -> RolloutConfig:
+        return RolloutConfig(group_size=self.group_size, batch_size=8, max_new_tokens=self.max_new_tokens,
+                             temperature=self.temperature, top_p=self.top_p, seed=seed,
+                             env=EnvConfig(max_steps=self.env_steps))
+
+
+@dataclass
+class Batch:
+    """What one update consumes: the trajectories, their rewards and advantages, the gold programs."""
+    trajectories: list[Trajectory]
+    rewards: torch.Tensor
+    advantages: torch.Tensor
+    gold: list[list[GoldStep]] = field(default_factory=list)
+    rollout_seconds: float = 0.0
+
+
+def make_batch(policy, kb: KB, questions, settings: RLSettings, seed: int) -> Batch:
+    """Rollouts for the questions (G each) with rewards, advantages and the gold programs for matching."""
+    t0 = time.perf_counter()
+    trajs = rollout(policy.model, policy.tokenizer, kb, questions, settings.rollout_config(seed), progress=False)
+    rewards = torch.tensor([
+        reward(t.answer, t.question.answer_set, sum(s.valid for s in t.steps), len(t.steps), _rc(settings))
+        for t in trajs])
+    gold = [gold_steps(to_actions(parse(q.s_expression)), kb) for q in questions]
+    return Batch(trajs, rewards, group_advantages(rewards, settings.group_size), gold, time.perf_counter() - t0)
+
+
+def _rc(settings: RLSettings):
+    from .rewards import RewardConfig
+    return RewardConfig(format_bonus=settings.format_bonus)
+
+
+def _decoder_call(decoder, **kwargs):
+    """Call the decoder with a KV cache under whichever keyword this transformers version uses."""
+    cache = kwargs.pop("cache", None)
+    if cache is not None:
+        key = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
+        kwargs[key] = cache
+    return decoder(**kwargs)
+
+
+def _out_cache(out):
+    return getattr(out, "cache", None) or out.past_key_values
+
+
+def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_examples=None) -> tuple[torch.Tensor, dict]:
+    """The loss of one GRPO (λ = 0) or GAPD update on a batch of trajectories, with timing stats."""
+    from transformers import DynamicCache
+
+    tok, model = policy.tokenizer, policy.model
+    device = next(model.parameters()).device
+    trajs = batch.trajectories
+    ids, attn, mask = pad_batch([t.rendered.ids for t in trajs], [t.rendered.mask for t in trajs],
+                                tok.pad_token_id, device)
+    base = _base(model)
+    decoder, head = base.get_decoder(), base.get_output_embeddings()
+    t0 = time.perf_counter()
+    need_cache = lam > 0 and settings.teacher_cache
+    out = _decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=need_cache)
+    hidden = out.last_hidden_state
+    nxt = torch.zeros_like(mask)
+    nxt[:, :-1] = mask[:, 1:]
+    rows, cols = nxt.nonzero(as_tuple=True)
+    logits = head(hidden[rows, cols]).float()
+    logp = selected_logp(logits, ids[rows, cols + 1])
+    adv = batch.advantages.to(device)[rows]
+    loss_grpo = grpo_loss(logp, logp.detach(), adv, settings.epsilon)
+    stats = {"reward": batch.rewards.mean().item(), "grpo_loss": loss_grpo.item(), "policy_tokens": float(rows.numel()),
+             "f1": sum(f1(t.answer, t.question.answer_set) for t in trajs) / len(trajs),
+             "valid_format": sum(s.valid for t in trajs for s in t.steps) / max(1, sum(len(t.steps) for t in trajs)),
+             "rollout_s": batch.rollout_seconds, "lambda": lam}
+
+    loss_distill = torch.zeros((), device=device)
+    match_s = teacher_s = 0.0
+    if lam > 0:
+        matcher_cls = MATCHERS[settings.matcher]
+        matcher = matcher_cls(settings.jaccard) if matcher_cls is MidAnchorMatcher else matcher_cls()
+        cache = _out_cache(out) if need_cache else None
+        student_parts, teacher_parts = [], []
+        for b, traj in enumerate(trajs):
+            tm = time.perf_counter()
+            alignments = align_trajectory(matcher, batch.gold[b // settings.group_size], traj.steps)
+            match_s += time.perf_counter() - tm
+            r = traj.rendered
+            for t, (al, span) in enumerate(zip(alignments, r.action_spans)):
+                if span is None or t >= len(r.obs_ends):
+                    continue
+                prefix_end, (a0, a1) = r.obs_ends[t], span
+                hint = torch.tensor(encode(tok, hint_message(str(al.action))), device=device)
+                seg = ids[b, prefix_end:a1 - 1]  # what follows the hint, up to the last token predicting the action
+                tt = time.perf_counter()
+                with torch.no_grad():
+                    if cache is not None:
+                        prefix = DynamicCache(ddp_cache_data=[(layer.keys[b:b + 1, :, :prefix_end].detach(),
+                                                               layer.values[b:b + 1, :, :prefix_end].detach())
+                                                              for layer in cache.layers])
+                        t_out = _decoder_call(decoder, input_ids=torch.cat([hint, seg]).unsqueeze(0), cache=prefix, use_cache=True)
+                        t_hidden = t_out.last_hidden_state[0]
+                        offset = len(hint) - prefix_end
+                    else:
+                        full = torch.cat([ids[b, :prefix_end], hint, seg]).unsqueeze(0)
+                        t_hidden = _decoder_call(decoder, input_ids=full, use_cache=False).last_hidden_state[0]
+                        offset = len(hint)
+                    positions = torch.arange(a0 - 1, a1 - 1, device=device)
+                    teacher_parts.append(head(t_hidden[positions + offset]).float())
+                teacher_s += time.perf_counter() - tt
+                student_parts.append(head(hidden[b, a0 - 1:a1 - 1]).float())
+        if student_parts:
+            loss_distill = distill_loss(torch.cat(student_parts), torch.cat(teacher_parts), settings.divergence,
+                                        beta=settings.jsd_beta)
+        stats.update(distill_loss=loss_distill.item(), action_tokens=float(sum(p.shape[0] for p in student_parts)))
+    loss = gapd_loss(loss_grpo, loss_distill, lam)
+    if settings.sft_weight > 0 and sft_examples:
+        from .sft import sft_loss
+        aux, _ = sft_loss(model, sft_examples, tok.pad_token_id)
+        loss = loss + settings.sft_weight * aux
+        stats["sft_loss"] = aux.item()
+    stats.update(forward_s=time.perf_counter() - t0, match_s=match_s, teacher_s=teacher_s)
+    return loss, stats
