@@ -103,6 +103,74 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
             "goal": ">= 3.5x at batch 8 on 2 CPU cores", "goal_met": timings["one_at_a_time"] / timings["batched"] >= 3.5}
 
 
+def gold_batch(policy, kb, questions: int = 4, group_size: int = 2):
+    """A fixed batch: G copies of each question's gold dialogue (every step has an action to distil)."""
+    import torch
+
+    from .agent.gold import gold_episode, task_for
+    from .agent.render import render_dialogue
+    from .agent.rollout import Trajectory
+    from .data import load_split, sample_questions
+    from .logic.sexpr import parse
+    from .logic.to_actions import gold_steps, to_actions
+    from .training.losses import group_advantages
+    from .training.rl import Batch
+
+    trajs, gold = [], []
+    for q in sample_questions(load_split("dev"), questions):
+        gold.append(gold_steps(to_actions(parse(q.s_expression)), kb))
+        turns, env = gold_episode(q, kb)
+        for g in range(group_size):
+            rendered = render_dialogue(policy.tokenizer, task_for(q, kb), turns)
+            trajs.append(Trajectory(task_for(q, kb), rendered, env.history, env.answer, q, g))
+    rewards = torch.tensor([float(i % 2) for i in range(len(trajs))])
+    return Batch(trajs, rewards, group_advantages(rewards, group_size), gold)
+
+
+def bench_step(model: str = "embedded", questions: int = 4, group_size: int = 2, repeat: int = 2) -> dict:
+    """One GAPD update vs one GRPO update (forward, backward, optimiser step) on the same batch and model."""
+    import torch
+
+    from .kb import open_kb
+    from .models import ModelConfig, load_policy
+    from .training.rl import RLSettings, rl_update_loss
+
+    policy = load_policy(ModelConfig(name=model))
+    kb = open_kb("memory")
+    batch = gold_batch(policy, kb, questions, group_size)
+    optimizer = torch.optim.AdamW([p for p in policy.model.parameters() if p.requires_grad], lr=1e-6)
+    variants = {"grpo": (RLSettings(group_size=group_size), 0.0),
+                "gapd": (RLSettings(group_size=group_size, lam=0.5), 0.5),
+                "gapd_naive_teacher": (RLSettings(group_size=group_size, lam=0.5, teacher_cache=False), 0.5)}
+    policy.model.train()
+
+    def update(settings, lam):
+        t0 = time.perf_counter()
+        loss, stats = rl_update_loss(policy, batch, settings, lam)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return time.perf_counter() - t0, stats
+
+    update(*variants["grpo"])  # warm-up: allocator and kernels
+    times = {k: [] for k in variants}
+    match = []
+    for _ in range(repeat):
+        for name, (settings, lam) in variants.items():
+            seconds, stats = update(settings, lam)
+            times[name].append(seconds)
+            if name == "gapd":
+                match.append(stats["match_s"] / seconds)
+    best = {k: min(v) for k, v in times.items()}
+    tokens = sum(len(t.rendered.ids) for t in batch.trajectories)
+    return {"benchmark": "step", "model": model, "trajectories": len(batch.trajectories), "tokens": tokens,
+            "action_steps": sum(1 for t in batch.trajectories for s in t.rendered.action_spans if s),
+            "machine": machine(), "seconds": best, "gapd_over_grpo": best["gapd"] / best["grpo"],
+            "naive_teacher_over_grpo": best["gapd_naive_teacher"] / best["grpo"],
+            "matching_share_of_gapd_step": max(match), "goal": "gapd/grpo <= 1.25, matching <= 2% of the step",
+            "goal_met": best["gapd"] / best["grpo"] <= 1.25 and max(match) <= 0.02}
+
+
 def run(what: str, args) -> dict:
     if what == "kb":
         if args.limit < 1 or args.repeat < 1:
@@ -110,6 +178,8 @@ def run(what: str, args) -> dict:
         result = bench_kb(args.limit, args.repeat, args.kb)
     elif what == "rollout":
         result = bench_rollout(model=getattr(args, "model", None) or "embedded")
+    elif what == "step":
+        result = bench_step(model=getattr(args, "model", None) or "embedded")
     else:
         raise ConfigError(f"unknown benchmark {what!r}")
     if getattr(args, "out", None):

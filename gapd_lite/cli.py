@@ -114,16 +114,18 @@ def cmd_bench(args) -> int:
 
 def cmd_train(args) -> int:
     from .models import ModelConfig
-    from .training.trainer import preset, train_sft
+    from .training.trainer import preset, rl_preset, train_rl, train_sft
 
     overrides = {"out_dir": args.out, "max_steps": args.steps, "max_questions": args.max_questions,
                  "init_adapter": args.init_adapter, "seed": args.seed}
     if args.model:
         overrides["model"] = ModelConfig(name=args.model)
-    if args.method != "sft":
-        raise ConfigError(f"--method {args.method} is not available yet; this version trains --method sft")
-    config = preset(args.preset, **overrides)
-    result = train_sft(config, progress=not args.quiet)
+    if args.method == "sft":
+        result = train_sft(preset(args.preset, **overrides), progress=not args.quiet)
+    else:
+        rl = {k: v for k, v in {"lam": args.lam, "divergence": args.divergence, "matcher": args.matcher,
+                                "lam_schedule": args.lam_schedule}.items() if v is not None}
+        result = train_rl(rl_preset(args.preset, args.method, rl=rl, **overrides), progress=not args.quiet)
     print(json.dumps({"out_dir": str(result.out_dir), "steps": result.steps, "resumed_from": result.resumed_from,
                       "seconds": round(result.seconds, 1), "last_loss": result.last_loss}, indent=1))
     return 0
@@ -150,6 +152,14 @@ def cmd_eval(args) -> int:
         report.save(args.out)
         plot_report({args.label or args.model: report}, Path(args.out).with_suffix(".png"))
     print(json.dumps({"overall": report.overall, "by_level": report.by_level}, indent=1))
+    return 0
+
+
+def cmd_experiment(args) -> int:
+    from .experiment import ExperimentConfig, markdown_table, run_experiment
+    summary = run_experiment(ExperimentConfig(preset=args.preset, arms=tuple(a for a in args.arms.split(",") if a),
+                                              eval_limit=args.eval_limit, seed=args.seed, steps=args.steps))
+    print(markdown_table(summary))
     return 0
 
 
@@ -203,8 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-questions", type=int, help="use only the first N training questions")
     p.add_argument("--init-adapter", help="start from a saved adapter folder")
     p.add_argument("--seed", type=int)
+    p.add_argument("--lam", type=float, help="GAPD: distillation weight λ (default 0.5)")
+    p.add_argument("--lam-schedule", choices=("constant", "linear_decay", "warmup"))
+    p.add_argument("--divergence", choices=("forward_kl", "reverse_kl", "jsd"))
+    p.add_argument("--matcher", choices=("mid_anchor", "prefix"))
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("experiment", help="SFT → GRPO vs GAPD (+ ablations) from one checkpoint → results/")
+    p.add_argument("--preset", default="cpu-small")
+    p.add_argument("--arms", default=",".join(("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-reverse-kl")))
+    p.add_argument("--steps", type=int, help="override the number of RL updates per arm")
+    p.add_argument("--eval-limit", type=int, default=120)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("eval", help="score an agent on a split (F1, Hits@1, EM, format, steps; by level/function)")
     p.add_argument("--model", default="embedded", help="embedded | tiny | a Hugging Face id or local path")
@@ -221,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="benchmarks that print JSON")
-    p.add_argument("what", choices=("kb", "rollout"),
-                   help="kb: per-form execution time, memory vs pyoxigraph vs rdflib; rollout: batched vs one-at-a-time generation")
+    p.add_argument("what", choices=("kb", "rollout", "step"),
+                   help="kb: per-form execution time, memory vs pyoxigraph vs rdflib; rollout: batched vs one-at-a-time "
+                        "generation; step: one GAPD update vs one GRPO update")
     p.add_argument("--model", help="model for `bench rollout` (default: embedded)")
     _add_kb_flags(p, backend=False)
     p.add_argument("--limit", type=int, default=300, help="questions to time")

@@ -1,0 +1,88 @@
+# %% [markdown]
+# # 06 · Mid-anchor matching
+#
+# GAPD's dense guidance needs, for every step of the student's trajectory, the **gold action it should
+# take next**. Positions are useless once the student detours or swaps the order of two branches, so
+# GAPD matches **states**: after each step, the entity sets the student holds are compared with the
+# gold states (notebook 02). A gold state is *covered* when a student variable holds the same set.
+# The aligned action is the deepest gold action whose inputs are covered and whose output is not —
+# rewritten into the student's own variable names (`gapd_lite/anchors.py`).
+
+# %% tags=["parameters"]
+smoke = False
+question_index = 0
+
+# %%
+import matplotlib.pyplot as plt
+
+from gapd_lite.anchors import MidAnchorMatcher, PrefixMatcher, align_trajectory
+from gapd_lite.data import load_split
+from gapd_lite.env.kbqa_env import KBQAEnv
+from gapd_lite.kb.memory import MemoryKB
+from gapd_lite.logic.sexpr import parse
+from gapd_lite.logic.to_actions import gold_steps, to_actions
+from gapd_lite.agent.gold import task_for
+
+kb = MemoryKB.load()
+ands = [q for q in load_split("dev") if q.s_expression.count("(JOIN") >= 2 and "(AND (JOIN" in q.s_expression]
+q = ands[question_index]
+gold = gold_steps(to_actions(parse(q.s_expression)), kb)
+print(q.question)
+for g in gold:
+    print(f"  gold #{g.var}: {g.action}  → {len(g.state)} item(s)")
+
+# %% [markdown]
+# ## A student that detours and takes the branches in the other order
+# We script a plausible student: it looks at relations first (binds nothing), does the **second**
+# branch before the first, and repeats a step.
+
+# %%
+task = task_for(q, kb)
+env = KBQAEnv(kb, task.question, dict(task.entities))
+branch_actions = [str(g.action) for g in gold if g.var is not None]
+first_mid = task.entities[0][0]
+student = [f"<action>get_relations({first_mid})</action>"]
+# play the gold actions, but the two branches swapped when the program starts with two constants
+roots = [i for i, g in enumerate(gold) if g.var is not None and not g.action.inputs]
+order = list(range(len(gold) - 1))
+if len(roots) >= 2:
+    order = [roots[1]] + [i for i in order if i != roots[1]]
+renames, texts = {}, []
+for i in order:
+    action = gold[i].action.rename({k: renames.get(k, k) for k in range(len(gold))})
+    renames[gold[i].var] = len(renames)
+    texts.append(f"<action>{action}</action>")
+student += texts[:1] + texts[:1] + texts[1:]  # the first one repeated
+for text in student:
+    env.step(text)
+for t, (record, al) in enumerate(zip(env.history, align_trajectory(MidAnchorMatcher(), gold, env.history))):
+    print(f"step {t}: student {str(record.action):<58} | aligned gold: {al.action}   covered {al.covered}")
+
+# %% [markdown]
+# ## The prefix ablation
+# Aligning by step index instead ignores where the student actually is: after the detour every hint is off by one.
+
+# %%
+for t, al in enumerate(align_trajectory(PrefixMatcher(), gold, env.history)):
+    print(f"step {t}: prefix-aligned gold action {al.action}")
+
+# %% [markdown]
+# ## On the KB subgraph
+# The gold program's states drawn on the KB: the student's covered states are highlighted.
+
+# %%
+import networkx as nx
+from gapd_lite import viz
+
+graph = nx.MultiDiGraph()
+for g in gold:
+    if g.action.name == "get_neighbors":
+        src = g.action.args[0]
+        srcs = [src] if isinstance(src, str) else list(gold[src.index].state)[:3]
+        (rel, fwd), = g.action.args[1].steps
+        for s in srcs[:3]:
+            for o in list(g.state)[:3]:
+                graph.add_edge(s, o, relation=("" if fwd else "^") + rel)
+covered = set().union(*env.history[-1].states) if env.history[-1].states else set()
+viz.draw_graph(kb, graph, highlight=covered & set(graph.nodes), title="gold program on the KB (orange: held by the student)")
+plt.show()

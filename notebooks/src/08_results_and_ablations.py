@@ -1,0 +1,52 @@
+# %% [markdown]
+# # 08 · Results and ablations
+#
+# `gapd-lite experiment --preset cpu-small` trains every arm from the **same SFT checkpoint** with the
+# same seeds and budget, then scores each on the test split: GRPO, GAPD, and the ablations — prefix
+# matching instead of mid-anchor matching, GRPO + a plain SFT loss on the gold trajectory ("gold only as
+# supervised data"), reverse instead of forward KL. This notebook only **reads** `results/`.
+
+# %% tags=["parameters"]
+smoke = False
+results_dir = "../results"
+preset = "cpu-small"
+
+# %%
+import json
+from pathlib import Path
+
+from IPython.display import Image, Markdown, display
+
+path = Path(results_dir) / f"experiment_{preset}.json"
+if path.exists():
+    summary = json.loads(path.read_text())
+    display(Markdown((Path(results_dir) / f"experiment_{preset}.md").read_text()))
+    print(f"{summary['eval_questions']} {summary['eval_split']} questions; wall time {summary['wall_seconds'] / 60:.0f} min")
+else:
+    summary = None
+    print(f"no {path} yet: run `gapd-lite experiment --preset {preset}`")
+
+# %%
+curves = Path(results_dir) / f"experiment_{preset}_curves.png"
+if curves.exists():
+    display(Image(filename=str(curves)))
+
+# %% [markdown]
+# ## Per level
+# i.i.d. questions reuse training templates; compositional ones recombine seen relations; zero-shot ones
+# use relations never seen in training.
+
+# %%
+if summary:
+    import matplotlib.pyplot as plt
+    levels = ["i.i.d.", "compositional", "zero-shot"]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    names = list(summary["arms"])
+    for i, name in enumerate(names):
+        by = summary["arms"][name]["by_level"]
+        ax.bar([j + i * 0.8 / len(names) for j in range(3)], [by.get(l, {}).get("f1", 0) for l in levels],
+               width=0.8 / len(names), label=name)
+    ax.set_xticks([j + 0.4 - 0.4 / len(names) for j in range(3)], levels)
+    ax.set_ylabel("F1")
+    ax.legend(fontsize=7)
+    plt.show()
