@@ -170,3 +170,21 @@ def draw_token_mask(tokenizer, rendered, start: int = 0, max_tokens: int = 260, 
     if path:
         ax.figure.savefig(path, dpi=130, bbox_inches="tight")
     return ax
+
+
+def gold_program_graph(gold, per_node: int = 3) -> nx.MultiDiGraph:
+    """The KB edges the gold program's get_neighbors steps walk (a few per state), for drawing."""
+    from .env.actions import Var
+
+    graph = nx.MultiDiGraph()
+    states = {g.var: g.state for g in gold if g.var is not None}
+    for g in gold:
+        if g.action.name != "get_neighbors":
+            continue
+        src = g.action.args[0]
+        sources = sorted(states[src.index], key=str)[:per_node] if isinstance(src, Var) else [src]
+        (rel, fwd), = g.action.args[1].steps
+        for s in sources:
+            for o in sorted(g.state, key=str)[:per_node]:
+                graph.add_edge(s, o, relation=("" if fwd else "^") + rel)
+    return graph

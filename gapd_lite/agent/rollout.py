@@ -66,6 +66,7 @@ class Trajectory:
 class _Episode:
     traj: Trajectory
     env: KBQAEnv
+    kv: "KVState | None" = None
 
 
 def stop_token_ids(tokenizer) -> list[int]:
@@ -98,19 +99,72 @@ def _stop_criteria(tokenizer):
     return StoppingCriteriaList([StopStringCriteria(tokenizer=tokenizer, stop_strings=[STOP])])
 
 
+@dataclass
+class KVState:
+    """One episode's key/value cache: per layer (keys, values) [1, heads, n, dim] for its first n tokens."""
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
+    length: int
+
+
+def _batch_cache(states: list[KVState | None], width: int):
+    """Left-pad every episode's cache to `width` positions and stack them (None when nothing is cached)."""
+    from transformers import DynamicCache
+
+    if width == 0:
+        return None
+    ref = next(s for s in states if s is not None)
+    layers = []
+    for i, (k0, v0) in enumerate(ref.layers):
+        keys = k0.new_zeros((len(states), k0.shape[1], width, k0.shape[3]))
+        values = v0.new_zeros((len(states), v0.shape[1], width, v0.shape[3]))
+        for r, s in enumerate(states):
+            if s is not None and s.length:
+                keys[r, :, width - s.length:] = s.layers[i][0][0]
+                values[r, :, width - s.length:] = s.layers[i][1][0]
+        layers.append((keys, values))
+    return DynamicCache(ddp_cache_data=layers)
+
+
 @torch.no_grad()
-def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutConfig) -> list[list[int]]:
-    """One turn for every context, decoded together with left padding."""
+def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutConfig,
+                   states: list[KVState | None] | None = None) -> tuple[list[list[int]], list[KVState]]:
+    """One turn for every context, decoded together; each episode's cache carries over to its next turn.
+
+    Layout of the batch: [cached tokens, left-padded][new tokens, left-padded][generated]. Only the new
+    tokens (the last turn's tail and the observation) are prefilled; the attention mask hides both pads
+    and positions follow from it, so every episode sees exactly its own context.
+    """
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    width = max(len(c) for c in contexts)
     device = next(model.parameters()).device
-    ids = torch.tensor([[pad] * (width - len(c)) + c for c in contexts], device=device)
-    attention = torch.tensor([[0] * (width - len(c)) + [1] * len(c) for c in contexts], device=device)
+    states = states or [None] * len(contexts)
+    cached = [s.length if s is not None else 0 for s in states]
+    fresh = [c[n:] for c, n in zip(contexts, cached)]
+    width_c, width_n = max(cached), max(len(f) for f in fresh)
+    ids = torch.tensor([[pad] * width_c + [pad] * (width_n - len(f)) + f for f in fresh], device=device)
+    attention = torch.tensor([[0] * (width_c - n) + [1] * n + [0] * (width_n - len(f)) + [1] * len(f)
+                              for n, f in zip(cached, fresh)], device=device)
     stops = stop_token_ids(tokenizer)
-    kwargs = dict(do_sample=False) if config.greedy else dict(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=0)
+    kwargs = dict(do_sample=False) if config.greedy else dict(do_sample=True, temperature=config.temperature,
+                                                              top_p=config.top_p, top_k=0)
+    cache = _batch_cache(states, width_c)
+    if cache is not None:
+        kwargs["past_key_values"] = cache
     out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=config.max_new_tokens,
-                         eos_token_id=stops, pad_token_id=pad, stopping_criteria=_stop_criteria(tokenizer), **kwargs)
-    return [cut_turn(tokenizer, row[width:].tolist(), stops) for row in out]
+                         eos_token_id=stops, pad_token_id=pad, stopping_criteria=_stop_criteria(tokenizer),
+                         return_dict_in_generate=True, use_cache=True, **kwargs)
+    width = width_c + width_n
+    generated = out.sequences.shape[1] - width
+    layers = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+    turns, new_states = [], []
+    for r, (n, f) in enumerate(zip(cached, fresh)):
+        turn = cut_turn(tokenizer, out.sequences[r, width:].tolist(), stops)
+        keep = list(range(width_c - n, width_c)) + list(range(width - len(f), width)) \
+            + list(range(width, width + min(len(turn), generated - 1)))
+        index = torch.tensor(keep, device=device)
+        new_states.append(KVState([(k[r:r + 1].index_select(2, index), v[r:r + 1].index_select(2, index))
+                                   for k, v in layers], len(keep)))
+        turns.append(turn)
+    return turns, new_states
 
 
 def rollout(model, tokenizer, kb: KB, questions: list[Question], config: RolloutConfig = RolloutConfig(),
@@ -130,9 +184,11 @@ def rollout(model, tokenizer, kb: KB, questions: list[Question], config: Rollout
         for start in range(0, len(episodes), config.batch_size):
             active = episodes[start:start + config.batch_size]
             while active:
-                turns = generate_turns(model, tokenizer, [e.traj.rendered.ids for e in active], config)
+                turns, kvs = generate_turns(model, tokenizer, [e.traj.rendered.ids for e in active], config,
+                                            [e.kv for e in active])
                 still = []
-                for episode, turn_ids in zip(active, turns):
+                for episode, turn_ids, kv in zip(active, turns, kvs):
+                    episode.kv = kv
                     text = tokenizer.decode(turn_ids, skip_special_tokens=True)
                     add_turn(tokenizer, episode.traj.rendered, turn_ids, text)
                     record = episode.env.step(text)
@@ -142,6 +198,7 @@ def rollout(model, tokenizer, kb: KB, questions: list[Question], config: Rollout
                             episode.env.done, episode.traj.truncated = True, True
                     if episode.env.done:
                         episode.traj.steps, episode.traj.answer = episode.env.history, episode.env.answer
+                        episode.kv = None
                         bar.update(1)
                     else:
                         still.append(episode)

@@ -71,18 +71,9 @@ for t, al in enumerate(align_trajectory(PrefixMatcher(), gold, env.history)):
 # The gold program's states drawn on the KB: the student's covered states are highlighted.
 
 # %%
-import networkx as nx
 from gapd_lite import viz
 
-graph = nx.MultiDiGraph()
-for g in gold:
-    if g.action.name == "get_neighbors":
-        src = g.action.args[0]
-        srcs = [src] if isinstance(src, str) else list(gold[src.index].state)[:3]
-        (rel, fwd), = g.action.args[1].steps
-        for s in srcs[:3]:
-            for o in list(g.state)[:3]:
-                graph.add_edge(s, o, relation=("" if fwd else "^") + rel)
+graph = viz.gold_program_graph(gold)
 covered = set().union(*env.history[-1].states) if env.history[-1].states else set()
 viz.draw_graph(kb, graph, highlight=covered & set(graph.nodes), title="gold program on the KB (orange: held by the student)")
 plt.show()
