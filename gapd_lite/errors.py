@@ -48,3 +48,11 @@ class DataError(GapdError, ValueError):
 
 class ConfigError(GapdError, ValueError):
     """A bad configuration value, CLI flag or notebook parameter."""
+
+
+def require_positive(config, *names: str) -> None:
+    """Raise ConfigError naming the first field of `config` that is not a positive integer."""
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{type(config).__name__}.{name}={value!r}: must be a positive integer")

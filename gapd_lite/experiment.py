@@ -48,12 +48,38 @@ def _evaluate(policy, kb, questions, label: str, out: Path):
     return report
 
 
+def _load_report(path: Path):
+    from .eval import EpisodeScore, summarise
+    data = json.loads(path.read_text())
+    return summarise([EpisodeScore(**e) for e in data["episodes"]], data.get("meta"))
+
+
+def _summary(config: ExperimentConfig, rows: dict, n_questions: int, started: float) -> dict:
+    return {
+        "preset": config.preset, "eval_split": config.eval_split, "eval_questions": n_questions,
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "wall_seconds": time.time() - started,
+        "arms": {name: {"overall": r["report"].overall, "by_level": r["report"].by_level,
+                        "train_seconds": r.get("train_seconds"), "curve": [
+                            {k: x.get(k) for k in ("step", "reward", "f1", "valid_format", "loss", "distill_loss")}
+                            for x in r["log"]]}
+                 for name, r in rows.items()},
+    }
+
+
+def _write(results: Path, config: ExperimentConfig, summary: dict) -> None:
+    (results / f"experiment_{config.preset}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (results / f"experiment_{config.preset}.md").write_text(markdown_table(summary))
+    plot_curves(summary, results / f"experiment_{config.preset}_curves.png")
+
+
 def run_experiment(config: ExperimentConfig) -> dict:
-    """Train every arm from the shared SFT checkpoint and score it; returns (and writes) the results."""
+    """Train every arm from the shared SFT checkpoint and score it; results are rewritten after each arm,
+    and an arm whose run and evaluation already exist is read back instead of retrained (rerun = resume)."""
     from .data import load_split, sample_questions
     from .kb import open_kb
     from .models import load_policy
-    from .training.trainer import preset, rl_preset, train_rl, train_sft
+    from .training.trainer import JsonlLog, preset, rl_preset, train_rl, train_sft
 
     results = Path(config.results_dir)
     results.mkdir(parents=True, exist_ok=True)
@@ -64,34 +90,35 @@ def run_experiment(config: ExperimentConfig) -> dict:
     if not (Path(sft_cfg.out_dir) / "final" / "adapter_config.json").exists():
         train_sft(sft_cfg, kb=kb)
     rows = {}
-    warm = load_policy(sft_cfg.model)
-    warm.load_adapter(Path(sft_cfg.out_dir) / "final")
-    rows["sft (warm start)"] = {"report": _evaluate(warm, kb, questions, "sft", results / f"exp_{config.preset}_sft.json"),
-                                "seconds": None, "log": []}
-    del warm
+    sft_eval = results / f"exp_{config.preset}_sft.json"
+    if sft_eval.exists():
+        report = _load_report(sft_eval)
+    else:
+        warm = load_policy(sft_cfg.model)
+        warm.load_adapter(Path(sft_cfg.out_dir) / "final")
+        report = _evaluate(warm, kb, questions, "sft", sft_eval)
+        del warm
+    rows["sft (warm start)"] = {"report": report, "log": []}
     for arm in config.arms:
         method, rl_over = ARMS[arm]
         cfg = rl_preset(config.preset, method, out_dir=f"runs/exp-{config.preset}-{arm}", seed=config.seed,
                         max_steps=config.steps, init_adapter=str(Path(sft_cfg.out_dir) / "final"), rl=rl_over)
-        t0 = time.time()
+        arm_eval = results / f"exp_{config.preset}_{arm}.json"
+        final = Path(cfg.out_dir) / "final" / "adapter_config.json"
+        log = JsonlLog(Path(cfg.out_dir) / "log.jsonl")
+        if arm_eval.exists() and final.exists():
+            rows[arm] = {"report": _load_report(arm_eval), "log": log.read(),
+                         "train_seconds": max((r["seconds"] for r in log.read()), default=None)}
+            continue
         result = train_rl(cfg, kb=kb)
         policy = load_policy(cfg.model)
         policy.load_adapter(Path(cfg.out_dir) / "final")
-        report = _evaluate(policy, kb, questions, arm, results / f"exp_{config.preset}_{arm}.json")
-        rows[arm] = {"report": report, "seconds": time.time() - t0, "train_seconds": result.seconds, "log": result.log}
-    summary = {
-        "preset": config.preset, "eval_split": config.eval_split, "eval_questions": len(questions),
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
-        "wall_seconds": time.time() - started,
-        "arms": {name: {"overall": r["report"].overall, "by_level": r["report"].by_level,
-                        "train_seconds": r.get("train_seconds"), "curve": [
-                            {k: x.get(k) for k in ("step", "reward", "f1", "valid_format", "loss", "distill_loss")}
-                            for x in r["log"]]}
-                 for name, r in rows.items()},
-    }
-    (results / f"experiment_{config.preset}.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (results / f"experiment_{config.preset}.md").write_text(markdown_table(summary))
-    plot_curves(summary, results / f"experiment_{config.preset}_curves.png")
+        rows[arm] = {"report": _evaluate(policy, kb, questions, arm, arm_eval), "train_seconds": result.seconds,
+                     "log": result.log}
+        del policy
+        _write(results, config, _summary(config, rows, len(questions), started))
+    summary = _summary(config, rows, len(questions), started)
+    _write(results, config, summary)
     return summary
 
 

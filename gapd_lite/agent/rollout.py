@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..data import Question
 from ..env.kbqa_env import EnvConfig, KBQAEnv, StepRecord
-from ..errors import ConfigError
+from ..errors import ConfigError, require_positive
 from ..kb.base import KB
 from ..kb.terms import Term
 from .gold import task_for
@@ -39,9 +39,7 @@ class RolloutConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
 
     def __post_init__(self) -> None:
-        for name in ("group_size", "batch_size", "max_new_tokens", "max_context"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"RolloutConfig.{name} must be at least 1, got {getattr(self, name)}")
+        require_positive(self, "group_size", "batch_size", "max_new_tokens", "max_context")
         if not self.greedy and not (self.temperature > 0 and 0 < self.top_p <= 1):
             raise ConfigError("sampling needs temperature > 0 and 0 < top_p <= 1 (or set greedy=True)")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import ActionError, GapdError
+from ..errors import ActionError, GapdError, require_positive
 from ..kb.base import KB
 from ..kb.terms import Literal, Term, term_sort_key
 from ..logic.execute import run_action
@@ -28,10 +28,7 @@ class EnvConfig:
     max_set_size: int = 20_000  # larger results are refused instead of bound
 
     def __post_init__(self) -> None:
-        from ..errors import ConfigError
-        for name in ("max_steps", "max_listed", "max_relations", "max_set_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
+        require_positive(self, "max_steps", "max_listed", "max_relations", "max_set_size")
 
 
 @dataclass(frozen=True)

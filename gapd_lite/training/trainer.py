@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require_positive
 from ..models import ModelConfig, Policy, load_policy
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .rl import RLSettings
@@ -46,10 +46,8 @@ class TrainConfig:
     rl: RLSettings = field(default_factory=RLSettings)  # GRPO/GAPD only
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "batch_size", "grad_accum", "max_len", "save_every", "log_every", "keep_checkpoints"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{type(self).__name__}.{name}={value!r}: must be a positive integer")
+        require_positive(self, "max_steps", "batch_size", "grad_accum", "max_len", "save_every", "log_every",
+                         "keep_checkpoints")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
             raise ConfigError(f"{type(self).__name__}.lr={self.lr!r}: must be a number in (0, 1), e.g. 2e-4")
         if self.warmup_steps < 0 or self.max_grad_norm <= 0:
@@ -235,7 +233,7 @@ RL_PRESETS: dict[str, TrainConfig] = {
                          batch_size=2, lr=1e-4, warmup_steps=0, save_every=1, max_questions=8,
                          rl=RLSettings(group_size=2, max_new_tokens=16, env_steps=2)),
     # the embedded model from the SFT warm start on 2 CPU cores (each arm ≤ 45 min)
-    "cpu-small": TrainConfig(method="grpo", out_dir="runs/rl-cpu-small", max_steps=40, batch_size=2, lr=5e-5,
+    "cpu-small": TrainConfig(method="grpo", out_dir="runs/rl-cpu-small", max_steps=20, batch_size=2, lr=5e-5,
                              warmup_steps=0, save_every=5, init_adapter="runs/sft-cpu-small/final",
                              rl=RLSettings(group_size=4, max_new_tokens=64, env_steps=5, lam=0.0)),
     # one GPU: more questions per update, more updates
