@@ -48,9 +48,26 @@ def thought_for(action: Action) -> str:
     }[action.name]()
 
 
-def gold_episode(question: Question, kb: KB, config: EnvConfig | None = None) -> tuple[list[Turn], KBQAEnv]:
-    """Play the gold actions; returns the turns (with observations) and the finished environment."""
+def explore_first(actions: list[Action]) -> list[Action]:
+    """Before the first hop from each topic entity, look at its relations (as an agent must: the relation
+    it then follows is copied from that observation rather than recalled)."""
+    out, seen = [], set()
+    for action in actions:
+        src = action.args[0] if action.args else None
+        if action.name == "get_neighbors" and isinstance(src, str) and src not in seen:
+            out.append(Action("get_relations", (src,)))
+            seen.add(src)
+        out.append(action)
+    return out
+
+
+def gold_episode(question: Question, kb: KB, config: EnvConfig | None = None,
+                 explore: bool = True) -> tuple[list[Turn], KBQAEnv]:
+    """Play the gold actions (with `explore`, a get_relations before each topic entity's first hop);
+    returns the turns (with observations) and the finished environment."""
     actions = to_actions(parse(question.s_expression))
+    if explore:
+        actions = explore_first(actions)
     config = config or EnvConfig(max_steps=max(len(actions), EnvConfig().max_steps))
     env = KBQAEnv(kb, question.question, dict(task_for(question, kb).entities), config)
     turns = []

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SYSTEM_PROMPT = """You answer questions about a knowledge base (Freebase) by calling tools, one per turn.
-Write a short thought in <think>...</think>, then exactly one call in <action>...</action>.
-Tools (x is an entity id such as m.0abc, a variable #k from an earlier step, or a value):
-get_relations(x): relations of x (^r means r points into x)
-get_neighbors(x, r): what x reaches through r (^r walks it backwards); the result becomes #k
-intersection(x, y): members of both
-get_attributes(x): number and date relations of x
-argmax(x, r) / argmin(x, r): members with the largest / smallest r (r1/r2 chains relations)
-count(x): how many members
-lt(x, r, v) / le / gt / ge: members whose r is < / <= / > / >= v
-filter_class(x, c): members of class c; get_instances(c): every member of c
-time_filter(x, r, year): members whose period (r = ...from) covers the year
+SYSTEM_PROMPT = """Answer questions about a knowledge base by calling one tool per turn.
+Write <think>...</think>, then one call in <action>...</action>.
+x is an entity (m.0abc), a variable #k or a value; r is a relation (^r walks it backwards).
+get_relations(x): relations of x
+get_neighbors(x, r): what x reaches through r; the result becomes #k
+intersection(x, y); count(x); get_attributes(x)
+argmax(x, r) / argmin(x, r): largest / smallest r (r1/r2 chains relations)
+lt(x, r, v) / le / gt / ge: keep members whose r is < / <= / > / >= v
+filter_class(x, c): keep members of class c; get_instances(c): all members of c
+time_filter(x, r, year): keep members whose period covers the year
 answer(x): x is the final answer
-Each call is answered in <information>...</information>."""
+Results come back in <information>...</information>."""
 
 
 @dataclass(frozen=True)

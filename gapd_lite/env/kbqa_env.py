@@ -24,7 +24,7 @@ class EnvConfig:
     """Episode limits and how much of a long result the agent gets to read."""
     max_steps: int = 8
     max_listed: int = 8  # entities or values shown per observation
-    max_relations: int = 30  # relations shown by get_relations / get_attributes
+    max_relations: int = 40  # relations shown by get_relations / get_attributes
     max_set_size: int = 20_000  # larger results are refused instead of bound
 
     def __post_init__(self) -> None:

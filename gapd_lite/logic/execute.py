@@ -26,6 +26,7 @@ TC_NOW = "2015-08-10"
 TC_PAIRS = (("from", "to"), ("from_date", "to_date"), ("start_date", "end_date"),
             ("start_time", "end_time"), ("begin_date", "end_date"), ("date_started", "date_ended"))
 
+BOOKKEEPING = ("type.", "freebase.")  # schema relations get_relations leaves out (still usable)
 _OPS = {"lt": lambda c: c < 0, "le": lambda c: c <= 0, "gt": lambda c: c > 0, "ge": lambda c: c >= 0}
 
 
@@ -201,7 +202,8 @@ def run_action(kb: KB, action: Action, bindings: list[frozenset[Term]]) -> Union
     name, args = action.name, action.args
     if name == "get_relations":
         out, inc = kb.relations_of(resolve(args[0], bindings))
-        return sorted(out) + sorted("^" + r for r in inc)
+        shown = lambda rels: sorted(r for r in rels if not r.startswith(BOOKKEEPING))  # noqa: E731
+        return shown(out) + ["^" + r for r in shown(inc)]
     if name == "get_attributes":
         members = resolve(args[0], bindings)
         out, _ = kb.relations_of(members)
