@@ -35,8 +35,9 @@ def _best_of(fn, repeat: int) -> float:
     return best
 
 
-def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None) -> dict:
-    """Per-form execution time: the in-memory executor vs the SPARQL translation on pyoxigraph and on rdflib."""
+def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None, endpoint: str | None = None, timeout: float = 30.0) -> dict:
+    """Per-form execution time: the in-memory executor vs the SPARQL translation on pyoxigraph and on rdflib
+    (and on a SPARQL endpoint serving the same KB, when one is given)."""
     from .data import SPLITS, load_split
     from .kb.memory import MemoryKB
     from .kb.sparql import OxigraphKB, RdflibKB
@@ -52,6 +53,9 @@ def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None) -> dict:
         t0 = time.perf_counter()
         kbs[name] = cls(kb_path)
         loads[name] = time.perf_counter() - t0
+    if endpoint:
+        from .kb.sparql import HttpKB
+        kbs["http"], loads["http"] = HttpKB(endpoint, timeout=timeout), 0.0
     times: dict[str, list[float]] = {name: [] for name in kbs}
     for q in tqdm(questions, desc="bench kb", leave=False):
         tree = parse(q.s_expression)
@@ -59,6 +63,8 @@ def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None) -> dict:
         times["memory"].append(_best_of(lambda: execute(tree, kbs["memory"], check=False), repeat))
         times["oxigraph"].append(_best_of(lambda: kbs["oxigraph"].run_query(sparql), repeat))
         times["rdflib"].append(_best_of(lambda: kbs["rdflib"].run_query(sparql), repeat))
+        if "http" in kbs:
+            times["http"].append(_best_of(lambda: kbs["http"].run_query(sparql), repeat))
     per_form = {name: {"mean_ms": 1e3 * statistics.fmean(ts), "median_ms": 1e3 * statistics.median(ts),
                        "total_s": sum(ts), "load_s": loads[name]} for name, ts in times.items()}
     ratios = [r / m for r, m in zip(times["rdflib"], times["memory"]) if m > 0]
@@ -74,7 +80,8 @@ def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None) -> dict:
     }
 
 
-def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int = 3, model: str = "embedded") -> dict:
+def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int = 3, model: str = "embedded",
+                  adapter: str | None = None) -> dict:
     """Batched rollouts (batch 8) vs one episode at a time: same model, same questions, greedy, one run."""
     from .agent.rollout import RolloutConfig, rollout
     from .data import load_split, sample_questions
@@ -83,6 +90,8 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
     from .models import ModelConfig, load_policy
 
     policy = load_policy(ModelConfig(name=model))
+    if adapter:
+        policy.load_adapter(adapter)
     kb = open_kb("memory")
     qs = sample_questions(load_split("dev"), questions)
     env = EnvConfig(max_steps=max_steps)
@@ -96,19 +105,20 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
         outputs[name] = trajs
     tokens = {k: sum(t.generated_tokens for t in v) for k, v in outputs.items()}
     same = all(a.rendered.ids == b.rendered.ids for a, b in zip(outputs["batched"], outputs["one_at_a_time"]))
-    return {"benchmark": "rollout", "model": model, "questions": len(qs), "max_new_tokens": max_new_tokens,
+    return {"benchmark": "rollout", "model": model, "adapter": adapter, "questions": len(qs), "max_new_tokens": max_new_tokens,
             "max_steps": max_steps, "machine": machine(), "seconds": timings, "generated_tokens": tokens,
             "tokens_per_s": {k: tokens[k] / timings[k] for k in timings},
             "speedup": timings["one_at_a_time"] / timings["batched"], "identical_trajectories": same,
             "goal": ">= 3.5x at batch 8 on 2 CPU cores", "goal_met": timings["one_at_a_time"] / timings["batched"] >= 3.5}
 
 
-def gold_batch(policy, kb, questions: int = 4, group_size: int = 2):
-    """A fixed batch: G copies of each question's gold dialogue (every step has an action to distil)."""
+def gold_batch(policy, kb, questions: int = 4, group_size: int = 2, max_tokens: int | None = None):
+    """A fixed batch: G copies of each question's gold dialogue (every step has an action to distil),
+    cut to `max_tokens` when given."""
     import torch
 
     from .agent.gold import gold_episode, task_for
-    from .agent.render import render_dialogue
+    from .agent.render import render_dialogue, truncate
     from .agent.rollout import Trajectory
     from .data import load_split, sample_questions
     from .logic.sexpr import parse
@@ -122,13 +132,17 @@ def gold_batch(policy, kb, questions: int = 4, group_size: int = 2):
         turns, env = gold_episode(q, kb)
         for g in range(group_size):
             rendered = render_dialogue(policy.tokenizer, task_for(q, kb), turns)
+            if max_tokens:
+                rendered = truncate(rendered, max_tokens)
             trajs.append(Trajectory(task_for(q, kb), rendered, env.history, env.answer, q, g))
     rewards = torch.tensor([float(i % 2) for i in range(len(trajs))])
     return Batch(trajs, rewards, group_advantages(rewards, group_size), gold)
 
 
-def bench_step(model: str = "embedded", questions: int = 4, group_size: int = 2, repeat: int = 2) -> dict:
-    """One GAPD update vs one GRPO update (forward, backward, optimiser step) on the same batch and model."""
+def bench_step(model: str = "embedded", questions: int = 2, group_size: int = 2, repeat: int = 2,
+               max_tokens: int = 512) -> dict:
+    """One GAPD update vs one GRPO update (forward, backward, optimiser step) on the same batch and model
+    (batch 4 × 512 tokens by default: the shape the naive version was measured at)."""
     import torch
 
     from .kb import open_kb
@@ -137,7 +151,7 @@ def bench_step(model: str = "embedded", questions: int = 4, group_size: int = 2,
 
     policy = load_policy(ModelConfig(name=model))
     kb = open_kb("memory")
-    batch = gold_batch(policy, kb, questions, group_size)
+    batch = gold_batch(policy, kb, questions, group_size, max_tokens)
     optimizer = torch.optim.AdamW([p for p in policy.model.parameters() if p.requires_grad], lr=1e-6)
     variants = {"grpo": (RLSettings(group_size=group_size), 0.0),
                 "gapd": (RLSettings(group_size=group_size, lam=0.5), 0.5),
@@ -164,6 +178,7 @@ def bench_step(model: str = "embedded", questions: int = 4, group_size: int = 2,
     best = {k: min(v) for k, v in times.items()}
     tokens = sum(len(t.rendered.ids) for t in batch.trajectories)
     return {"benchmark": "step", "model": model, "trajectories": len(batch.trajectories), "tokens": tokens,
+            "max_tokens": max_tokens,
             "action_steps": sum(1 for t in batch.trajectories for s in t.rendered.action_spans if s),
             "machine": machine(), "seconds": best, "gapd_over_grpo": best["gapd"] / best["grpo"],
             "naive_teacher_over_grpo": best["gapd_naive_teacher"] / best["grpo"],
@@ -171,18 +186,77 @@ def bench_step(model: str = "embedded", questions: int = 4, group_size: int = 2,
             "goal_met": best["gapd"] / best["grpo"] <= 1.25 and max(match) <= 0.02}
 
 
-def run(what: str, args) -> dict:
+def bench_all(args) -> dict:
+    """kb, rollout and step (and gpu when CUDA is there) in one JSON, plus a markdown summary."""
+    import torch
+
+    parts = {name: run(name, args, write=False) for name in ("kb", "rollout", "step")}
+    if torch.cuda.is_available():
+        parts["gpu"] = run("gpu", args, write=False)
+    else:
+        parts["gpu"] = {"skipped": "no CUDA device: run `gapd-lite bench gpu` (or benchmarks/gpu_check.sh) on a GPU"}
+    return {"benchmark": "all", "machine": machine(), **parts}
+
+
+def summary_markdown(result: dict) -> str:
+    """The headline figure of each benchmark, one table row each."""
+    rows = []
+    kb = result.get("kb")
+    if kb:
+        med = {k: v["median_ms"] for k, v in kb["per_form"].items()}
+        rows.append(("kb", f"median per form: memory {med['memory']:.4f} ms, oxigraph {med['oxigraph']:.3f} ms, rdflib "
+                           f"{med['rdflib']:.2f} ms; rdflib/memory {kb['rdflib_over_memory']['median_of_ratios']:.0f}×",
+                     kb["goal"], kb["goal_met"]))
+    ro = result.get("rollout")
+    if ro:
+        rows.append(("rollout", f"batch 8 {ro['seconds']['batched']:.1f} s vs one at a time "
+                                f"{ro['seconds']['one_at_a_time']:.1f} s: {ro['speedup']:.2f}× (identical: "
+                                f"{ro['identical_trajectories']})", ro["goal"], ro["goal_met"]))
+    st = result.get("step")
+    if st:
+        rows.append(("step", f"GAPD/GRPO update time {st['gapd_over_grpo']:.2f}× (naive teacher "
+                             f"{st['naive_teacher_over_grpo']:.2f}×), matching {100 * st['matching_share_of_gapd_step']:.2f}% "
+                             "of the step", st["goal"], st["goal_met"]))
+    gpu = result.get("gpu")
+    if gpu and "skipped" not in gpu:
+        rows.append(("gpu", "; ".join(f"{r['shape']}: peak {r['peak_gb']:.2f} GB" for r in gpu.get("updates", [])),
+                     gpu.get("goal", ""), gpu.get("goal_met", "")))
+    elif gpu:
+        rows.append(("gpu", gpu["skipped"], "", ""))
+    m = result.get("machine", {})
+    head = (f"# gapd-lite benchmarks\n\nMachine: {m.get('cpus')} CPUs, {m.get('platform')}, Python {m.get('python')}, "
+            f"torch {m.get('torch')}" + (f", GPU {m['gpu']}" if m.get("gpu") else "") + "\n\n"
+            "| benchmark | figure | goal | met |\n|---|---|---|---|\n")
+    return head + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows) + "\n"
+
+
+def run(what: str, args, write: bool = True) -> dict:
+    model = getattr(args, "model", None) or "embedded"
     if what == "kb":
         if args.limit < 1 or args.repeat < 1:
             raise ConfigError("--limit and --repeat must be at least 1")
-        result = bench_kb(args.limit, args.repeat, args.kb)
+        result = bench_kb(args.limit, args.repeat, args.kb, getattr(args, "kb_endpoint", None),
+                          getattr(args, "kb_timeout", 30.0))
     elif what == "rollout":
-        result = bench_rollout(model=getattr(args, "model", None) or "embedded")
+        if getattr(args, "kb_endpoint", None):
+            raise ConfigError("`bench rollout` times generation on the bundled in-memory KB; drop --kb-endpoint "
+                              "(`bench kb --kb-endpoint URL` times the endpoint)")
+        result = bench_rollout(model=model, adapter=getattr(args, "adapter", None))
     elif what == "step":
-        result = bench_step(model=getattr(args, "model", None) or "embedded")
+        if getattr(args, "kb_endpoint", None):
+            raise ConfigError("`bench step` times one update on the bundled in-memory KB; drop --kb-endpoint")
+        result = bench_step(model=model)
+    elif what == "gpu":
+        from .gpu_bench import bench_gpu
+        result = bench_gpu()
+    elif what == "all":
+        result = bench_all(args)
     else:
-        raise ConfigError(f"unknown benchmark {what!r}")
-    if getattr(args, "out", None):
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        raise ConfigError(f"unknown benchmark {what!r}: choose kb, rollout, step, gpu or all")
+    if write and getattr(args, "out", None):
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        if what == "all":
+            out.with_suffix(".md").write_text(summary_markdown(result))
     return result

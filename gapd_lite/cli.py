@@ -117,15 +117,16 @@ def cmd_train(args) -> int:
     from .training.trainer import preset, rl_preset, train_rl, train_sft
 
     overrides = {"out_dir": args.out, "max_steps": args.steps, "max_questions": args.max_questions,
-                 "init_adapter": args.init_adapter, "seed": args.seed}
+                 "init_adapter": args.init_adapter, "seed": args.seed, "split": args.questions}
     if args.model:
         overrides["model"] = ModelConfig(name=args.model)
     if args.method == "sft":
-        result = train_sft(preset(args.preset, **overrides), progress=not args.quiet)
+        result = train_sft(preset(args.preset, **overrides), kb=_open(args, "memory"), progress=not args.quiet)
     else:
         rl = {k: v for k, v in {"lam": args.lam, "divergence": args.divergence, "matcher": args.matcher,
                                 "lam_schedule": args.lam_schedule}.items() if v is not None}
-        result = train_rl(rl_preset(args.preset, args.method, rl=rl, **overrides), progress=not args.quiet)
+        result = train_rl(rl_preset(args.preset, args.method, rl=rl, **overrides), kb=_open(args, "memory"),
+                          progress=not args.quiet)
     print(json.dumps({"out_dir": str(result.out_dir), "steps": result.steps, "resumed_from": result.resumed_from,
                       "seconds": round(result.seconds, 1), "last_loss": result.last_loss}, indent=1))
     return 0
@@ -139,11 +140,11 @@ def cmd_eval(args) -> int:
     from .kb import open_kb
     from .models import ModelConfig, load_policy
 
+    kb = _open(args)  # fail fast (endpoint down, bad file) before loading a model
+    questions = sample_questions(load_split(args.split), args.limit)
     policy = load_policy(ModelConfig(name=args.model))
     if args.adapter:
         policy.load_adapter(args.adapter)
-    questions = sample_questions(load_split(args.split), args.limit)
-    kb = _open(args)
     config = RolloutConfig(greedy=True, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
                            env=EnvConfig(max_steps=args.max_steps))
     report = evaluate(policy.model, policy.tokenizer, kb, questions, config, progress=not args.quiet,
@@ -158,7 +159,8 @@ def cmd_eval(args) -> int:
 def cmd_experiment(args) -> int:
     from .experiment import ExperimentConfig, markdown_table, run_experiment
     summary = run_experiment(ExperimentConfig(preset=args.preset, arms=tuple(a for a in args.arms.split(",") if a),
-                                              eval_limit=args.eval_limit, seed=args.seed, steps=args.steps))
+                                              eval_limit=args.eval_limit, seed=args.seed, steps=args.steps),
+                             kb=_open(args, "memory"))
     print(markdown_table(summary))
     return 0
 
@@ -176,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job: load the KB, verify, convert and execute questions")
     _add_kb_flags(p, backend=False)
     p.add_argument("--questions", type=int, default=3, help="how many questions to walk through")
+    p.add_argument("--model", default="embedded",
+                   help="agent for steps 4–5: embedded | tiny | HF id or path | none (skip the model)")
+    p.add_argument("--adapter", default="runs/sft-cpu-small/final", help="LoRA adapter to load when it exists")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("kb-stats", help="count triples, entities, classes, relations, CVTs of a KB file")
@@ -217,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam-schedule", choices=("constant", "linear_decay", "warmup"))
     p.add_argument("--divergence", choices=("forward_kl", "reverse_kl", "jsd"))
     p.add_argument("--matcher", choices=("mid_anchor", "prefix"))
+    p.add_argument("--questions", metavar="FILE", help="train on a GrailQA/WebQSP question file instead of the bundled train split")
     p.add_argument("--quiet", action="store_true")
+    _add_kb_flags(p, backend=False)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("experiment", help="SFT → GRPO vs GAPD (+ ablations) from one checkpoint → results/")
@@ -226,12 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="override the number of RL updates per arm")
     p.add_argument("--eval-limit", type=int, default=120)
     p.add_argument("--seed", type=int, default=0)
+    _add_kb_flags(p, backend=False)
     p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("eval", help="score an agent on a split (F1, Hits@1, EM, format, steps; by level/function)")
     p.add_argument("--model", default="embedded", help="embedded | tiny | a Hugging Face id or local path")
     p.add_argument("--adapter", help="a LoRA adapter folder (e.g. runs/sft-cpu-small/final)")
-    p.add_argument("--split", default="dev", choices=("train", "dev", "test"))
+    p.add_argument("--split", default="dev", help="train | dev | test, or a GrailQA/WebQSP question file")
     p.add_argument("--limit", type=int, default=0, help="evaluate N questions spread evenly over the split (0: all)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-steps", type=int, default=8)
@@ -243,10 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="benchmarks that print JSON")
-    p.add_argument("what", choices=("kb", "rollout", "step"),
+    p.add_argument("what", choices=("kb", "rollout", "step", "gpu", "all"),
                    help="kb: per-form execution time, memory vs pyoxigraph vs rdflib; rollout: batched vs one-at-a-time "
-                        "generation; step: one GAPD update vs one GRPO update")
-    p.add_argument("--model", help="model for `bench rollout` (default: embedded)")
+                        "generation; step: one GAPD update vs one GRPO update; gpu: QLoRA memory and speed (CUDA); "
+                        "all: every one of them, one JSON (+ a .md summary next to --out)")
+    p.add_argument("--model", help="model for `bench rollout`/`step` (default: embedded)")
+    p.add_argument("--adapter", help="LoRA adapter for `bench rollout` (e.g. runs/sft-cpu-small/final)")
     _add_kb_flags(p, backend=False)
     p.add_argument("--limit", type=int, default=300, help="questions to time")
     p.add_argument("--repeat", type=int, default=3, help="repetitions per form (best kept)")

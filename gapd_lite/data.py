@@ -185,12 +185,14 @@ def save_questions(questions: Iterable[Question], path: str | Path) -> None:
 
 def bundled_split_path(split: str) -> Path:
     if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)} or give a question file (.json/.jsonl)")
     return data_dir() / "questions" / f"{split}.json"
 
 
 def load_split(split: str) -> list[Question]:
-    """One of the bundled train/dev/test question sets."""
+    """A bundled train/dev/test set by name, or any GrailQA/WebQSP question file by path (e.g. for a full-Freebase endpoint)."""
+    if split not in SPLITS and (Path(split).suffix in (".json", ".jsonl") or Path(split).exists()):
+        return load_questions(split)
     return load_questions(bundled_split_path(split))
 
 

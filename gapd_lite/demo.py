@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from .data import SPLITS, answer_key, load_split
 from .kb.memory import MemoryKB
@@ -24,14 +25,20 @@ def _show_states(kb, steps, width: int = 4) -> None:
 
 def run_demo(args) -> int:
     t0 = time.perf_counter()
-    kb = MemoryKB.load(args.kb)
-    stats = kb_stats(kb)
-    print(f"[1/3] bundled Freebase subset: {stats.triples:,} triples, {stats.entities:,} entities, "
-          f"{stats.relations} relations in {stats.domains} domains, {stats.cvt_classes} CVT kinds "
-          f"(loaded in {time.perf_counter() - t0:.1f} s)")
+    if getattr(args, "kb_endpoint", None):
+        from .kb import open_kb
+        kb = open_kb("http", endpoint=args.kb_endpoint, timeout=args.kb_timeout)
+        print(f"[1/5] SPARQL endpoint {args.kb_endpoint}: answering (the bundled questions need it to serve "
+              "the bundled KB, e.g. `oxigraph serve`)")
+    else:
+        kb = MemoryKB.load(args.kb)
+        stats = kb_stats(kb)
+        print(f"[1/5] bundled Freebase subset: {stats.triples:,} triples, {stats.entities:,} entities, "
+              f"{stats.relations} relations in {stats.domains} domains, {stats.cvt_classes} CVT kinds "
+              f"(loaded in {time.perf_counter() - t0:.1f} s)")
 
     questions = {split: load_split(split) for split in SPLITS}
-    print(f"[2/3] questions: " + ", ".join(f"{s} {len(qs)}" for s, qs in questions.items()))
+    print(f"[2/5] questions: " + ", ".join(f"{s} {len(qs)}" for s, qs in questions.items()))
     shown, seen = 0, set()
     for q in questions["dev"]:
         fn = function_of(parse(q.s_expression))
@@ -48,8 +55,64 @@ def run_demo(args) -> int:
 
     every = [q for qs in questions.values() for q in qs]
     report, bad = verify_backend(every, kb, progress=False)
-    print(f"\n[3/3] verify on the in-memory backend (all {len(every)} questions; "
+    print(f"\n[3/5] verify on the {kb.name} backend (all {len(every)} questions; "
           "`gapd-lite verify-data` adds pyoxigraph and rdflib):")
     print(format_table([report]))
-    print(f"done in {time.perf_counter() - t0:.1f} s")
+    if args.model != "none":
+        q = questions["dev"][0]
+        policy = agent_episode(kb, q, args.model, args.adapter)
+        gapd_update(kb, q, policy)
+    print(f"\ndone in {time.perf_counter() - t0:.1f} s")
     return 1 if bad else 0
+
+
+def agent_episode(kb, question, model: str, adapter: str | None):
+    """[4/5] the model plays one episode through the environment (greedy); returns the policy for step 5."""
+    from .agent.rollout import RolloutConfig, rollout
+    from .env.kbqa_env import EnvConfig
+    from .models import ModelConfig, load_policy
+    from .training.rewards import f1
+
+    t0 = time.perf_counter()
+    policy = load_policy(ModelConfig(name=model))
+    if adapter and Path(adapter, "adapter_config.json").exists():
+        policy.load_adapter(adapter)
+        source = f"{model} + adapter {adapter}"
+    else:
+        source = f"{model} (no adapter: zero-shot; `gapd-lite train --method sft` makes one)"
+    print(f"\n[4/5] one agent episode — {source}, loaded in {time.perf_counter() - t0:.1f} s")
+    print(f"  Q: {question.question}")
+    t1 = time.perf_counter()
+    traj = rollout(policy.model, policy.tokenizer, kb, [question],
+                   RolloutConfig(greedy=True, max_new_tokens=64, env=EnvConfig(max_steps=5)), progress=False)[0]
+    for step in traj.steps:
+        action = str(step.action) if step.action is not None else "(no valid action)"
+        print(f"    {action:<60} → {step.observation[:90]}")
+    print(f"  answer F1 {f1(traj.answer, question.answer_set):.2f} after {len(traj.steps)} step(s), "
+          f"{traj.generated_tokens} generated tokens, {time.perf_counter() - t1:.1f} s")
+    return policy
+
+
+def gapd_update(kb, question, policy, group_size: int = 2) -> None:
+    """[5/5] one GAPD update: G sampled rollouts, rewards, mid-anchor alignment, GRPO + λ·distillation, one step."""
+    import torch
+
+    from .anchors import MidAnchorMatcher, align_trajectory
+    from .training.rl import RLSettings, make_batch, rl_update_loss
+
+    settings = RLSettings(group_size=group_size, lam=0.5, max_new_tokens=48, env_steps=3)
+    batch = make_batch(policy, kb, [question], settings, seed=0)
+    print(f"\n[5/5] one GAPD update on {group_size} sampled rollouts of the same question "
+          f"(rewards {[round(r, 2) for r in batch.rewards.tolist()]}, rollouts {batch.rollout_seconds:.1f} s)")
+    for step, al in zip(batch.trajectories[0].steps, align_trajectory(MidAnchorMatcher(), batch.gold[0],
+                                                                       batch.trajectories[0].steps)):
+        wrote = str(step.action) if step.action is not None else "(unparsed)"
+        print(f"    student wrote {wrote[:48]:<48} aligned gold action: {al.action}")
+    params = [p for p in policy.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-5)
+    policy.model.train()
+    loss, stats = rl_update_loss(policy, batch, settings, settings.lam)
+    loss.backward()
+    optimizer.step()
+    print(f"  loss {loss.item():.4f} = GRPO {stats['grpo_loss']:.4f} + λ={settings.lam} × distillation "
+          f"{stats.get('distill_loss', 0.0):.4f} over {stats.get('action_tokens', 0):.0f} action tokens")

@@ -73,7 +73,7 @@ def _write(results: Path, config: ExperimentConfig, summary: dict) -> None:
     plot_curves(summary, results / f"experiment_{config.preset}_curves.png")
 
 
-def run_experiment(config: ExperimentConfig) -> dict:
+def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     """Train every arm from the shared SFT checkpoint and score it; results are rewritten after each arm,
     and an arm whose run and evaluation already exist is read back instead of retrained (rerun = resume)."""
     from .data import load_split, sample_questions
@@ -83,7 +83,7 @@ def run_experiment(config: ExperimentConfig) -> dict:
 
     results = Path(config.results_dir)
     results.mkdir(parents=True, exist_ok=True)
-    kb = open_kb("memory")
+    kb = kb or open_kb("memory")
     questions = sample_questions(load_split(config.eval_split), config.eval_limit)
     sft_cfg = preset(config.preset, seed=config.seed)
     started = time.time()

@@ -39,3 +39,14 @@ def test_experiment_writes_table_json_and_curves(tmp_path, monkeypatch):
     assert "| gapd |" in table and "F1 zero-shot" in table
     assert (tmp_path / "results" / "experiment_smoke_curves.png").exists()
     assert json.loads((tmp_path / "results" / "experiment_smoke.json").read_text())["arms"]["grpo"]["curve"]
+
+
+def test_demo_main_job_runs_every_section(tmp_path, capsys, monkeypatch):
+    """`gapd-lite demo` (what `make demo` runs), with the tiny model standing in for the embedded one."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--questions", "1", "--model", "tiny"]) == 0
+    out = capsys.readouterr().out
+    for section in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"):
+        assert section in out
+    assert "answers match the stored ones: True" in out
+    assert "aligned gold action:" in out and "λ=0.5 × distillation" in out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..data import Question
 from ..env.actions import Action, Var
+from ..errors import EndpointError
 from ..env.kbqa_env import EnvConfig, KBQAEnv
 from ..kb.base import KB
 from ..kb.terms import Literal
@@ -18,7 +19,10 @@ from .prompts import Task, Turn, format_turn
 def task_for(question: Question, kb: KB) -> Task:
     """The question with its topic entities linked (gold entity linking, as agentic KBQA setups give it)."""
     mids = list(dict.fromkeys(sexpr_entities(parse(question.s_expression)))) if question.s_expression else []
-    names = kb.names(mids)
+    try:
+        names = kb.names(mids)
+    except EndpointError:  # the env will report the failure on its first KB call; ids stand in for names
+        names = {}
     return Task(question.question, tuple((m, names.get(m, m)) for m in mids), question.qid)
 
 

@@ -58,6 +58,13 @@ class Rendered:
         self.mask += [int(policy)] * len(ids)
 
 
+def truncate(r: Rendered, n: int) -> Rendered:
+    """The first `n` tokens of a conversation, with the turn and action spans that fit (a benchmark's fixed length)."""
+    return Rendered(ids=r.ids[:n], mask=r.mask[:n], turn_spans=[s for s in r.turn_spans if s[1] <= n],
+                    action_spans=[s if s is not None and s[1] <= n else None for s in r.action_spans],
+                    obs_ends=[e for e in r.obs_ends if e <= n], prompt_len=min(r.prompt_len, n))
+
+
 def render_prompt(tokenizer, task: Task, config: PromptConfig = PromptConfig(), hint: str | None = None) -> Rendered:
     """System prompt, worked examples, and the question, ready for the first agent turn."""
     p = _pieces(tokenizer, config.system)

@@ -54,6 +54,7 @@ class Trajectory:
     question: Question | None = None
     sample: int = 0  # which of the G rollouts of its question
     truncated: bool = False
+    failed: str | None = None  # the KB failed mid-episode (endpoint down): training skips this trajectory
 
     @property
     def generated_tokens(self) -> int:
@@ -196,6 +197,7 @@ def rollout(model, tokenizer, kb: KB, questions: list[Question], config: Rollout
                             episode.env.done, episode.traj.truncated = True, True
                     if episode.env.done:
                         episode.traj.steps, episode.traj.answer = episode.env.history, episode.env.answer
+                        episode.traj.failed = episode.env.failed
                         episode.kv = None
                         bar.update(1)
                     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import ActionError, GapdError, require_positive
+from ..errors import ActionError, EndpointError, GapdError, require_positive
 from ..kb.base import KB
 from ..kb.terms import Literal, Term, term_sort_key
 from ..logic.execute import run_action
@@ -57,6 +57,7 @@ class KBQAEnv:
     history: list[StepRecord] = field(default_factory=list)
     answer: frozenset[Term] | None = None
     done: bool = False
+    failed: str | None = None  # set when the KB itself failed (endpoint down after retries): not the agent's fault
 
     @property
     def steps(self) -> int:
@@ -71,7 +72,12 @@ class KBQAEnv:
             record = self._record(text, None, "Error: no <action>…</action> found. Write exactly one action, "
                                   "e.g. <action>get_relations(m.0abc)</action>.", error="no action tag")
         else:
-            record = self._execute(text, found[-1].strip())
+            try:
+                record = self._execute(text, found[-1].strip())
+            except EndpointError as exc:  # infrastructure, not the agent: end the episode and say so
+                self.failed, self.done = str(exc), True
+                return self._record(text, None, "Error: the knowledge base did not answer; the episode stops here.",
+                                    error=f"KB failure: {exc}")
         if not self.done and self.steps >= self.config.max_steps:
             self.done = True
         return record
@@ -93,6 +99,8 @@ class KBQAEnv:
             return self._record(text, action, f"Error: {problem}", error=problem)
         try:
             result = run_action(self.kb, action, self.bindings)
+        except EndpointError:
+            raise
         except GapdError as exc:
             return self._record(text, action, f"Error: {exc}", error=str(exc))
         if action.name in ("get_relations", "get_attributes"):

@@ -47,6 +47,10 @@ class OxigraphServer:
         self._load()
 
     @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/query"
 

@@ -11,6 +11,7 @@ One update (`rl_update_loss`):
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -21,13 +22,15 @@ from ..agent.prompts import hint_message
 from ..agent.rollout import RolloutConfig, Trajectory, rollout
 from ..anchors import MidAnchorMatcher, PrefixMatcher, align_trajectory
 from ..env.kbqa_env import EnvConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, EndpointError
 from ..kb.base import KB
 from ..logic.sexpr import parse
 from ..logic.to_actions import GoldStep, gold_steps, to_actions
 from .losses import distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp
 from .logprobs import _base, pad_batch
 from .rewards import f1, reward
+
+logger = logging.getLogger(__name__)
 
 MATCHERS = {"mid_anchor": MidAnchorMatcher, "prefix": PrefixMatcher}
 
@@ -51,6 +54,8 @@ class RLSettings:
     format_bonus: float = 0.1
     sft_weight: float = 0.0  # ablation: + w × SFT loss on the gold trajectory ("gold only as supervised data")
     teacher_cache: bool = True  # reuse the student's prefix KV for the teacher (False: full teacher forwards)
+    merged_generation: bool = False  # roll out from a merged 16-bit copy (fast on a GPU with a 4-bit base)
+    update_chunk: int = 0  # trajectories per forward/backward (a multiple of group_size; 0 = the whole batch at once)
 
     def __post_init__(self) -> None:
         if self.group_size < 2:
@@ -63,6 +68,9 @@ class RLSettings:
             raise ConfigError(f"divergence={self.divergence!r}: choose forward_kl, reverse_kl or jsd")
         if self.matcher not in MATCHERS:
             raise ConfigError(f"matcher={self.matcher!r}: choose {' or '.join(MATCHERS)}")
+        if self.update_chunk < 0 or self.update_chunk % self.group_size:
+            raise ConfigError(f"update_chunk={self.update_chunk}: must be 0 or a multiple of group_size={self.group_size} "
+                              "(a chunk holds whole groups)")
 
     def lam_at(self, step: int, total: int) -> float:
         if self.lam_schedule == "linear_decay":
@@ -87,15 +95,35 @@ class Batch:
     rollout_seconds: float = 0.0
 
 
-def make_batch(policy, kb: KB, questions, settings: RLSettings, seed: int) -> Batch:
-    """Rollouts for the questions (G each) with rewards, advantages and the gold programs for matching."""
+def make_batch(policy, kb: KB, questions, settings: RLSettings, seed: int, generator=None) -> Batch:
+    """Rollouts for the questions (G each) with rewards, advantages and the gold programs for matching.
+
+    `generator`: a `models.MergedGenerator` synced to the policy, to generate from merged 16-bit weights.
+    """
     t0 = time.perf_counter()
-    trajs = rollout(policy.model, policy.tokenizer, kb, questions, settings.rollout_config(seed), progress=False)
+    trajs = rollout(generator.model if generator is not None else policy.model, policy.tokenizer, kb, questions, settings.rollout_config(seed), progress=False)
     rewards = torch.tensor([
         reward(t.answer, t.question.answer_set, sum(s.valid for s in t.steps), len(t.steps), _rc(settings))
         for t in trajs])
-    gold = [gold_steps(to_actions(parse(q.s_expression)), kb) for q in questions]
-    return Batch(trajs, rewards, group_advantages(rewards, settings.group_size), gold, time.perf_counter() - t0)
+    failed = torch.tensor([t.failed is not None for t in trajs])
+    advantages = group_advantages(rewards, settings.group_size).masked_fill(failed, 0.0)
+    if failed.any():  # the KB failed (endpoint down after retries): those episodes teach nothing
+        rewards = rewards.masked_fill(failed, 0.0)
+        logger.warning("%d of %d episodes failed on the KB (%s); they get no gradient and training goes on",
+                       int(failed.sum()), len(trajs), next(t.failed for t in trajs if t.failed))
+    gold = _gold_programs(questions, kb)
+    return Batch(trajs, rewards, advantages, gold, time.perf_counter() - t0)
+
+
+def _gold_programs(questions, kb: KB) -> list[list[GoldStep]]:
+    """The gold steps of each question; empty when the KB cannot run them now (the matcher then has no anchor)."""
+    out = []
+    for q in questions:
+        try:
+            out.append(gold_steps(to_actions(parse(q.s_expression)), kb))
+        except EndpointError:
+            out.append([])
+    return out
 
 
 def _rc(settings: RLSettings):
@@ -141,7 +169,8 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
     stats = {"reward": batch.rewards.mean().item(), "grpo_loss": loss_grpo.item(), "policy_tokens": float(rows.numel()),
              "f1": sum(f1(t.answer, t.question.answer_set) for t in trajs) / len(trajs),
              "valid_format": sum(s.valid for t in trajs for s in t.steps) / max(1, sum(len(t.steps) for t in trajs)),
-             "rollout_s": batch.rollout_seconds, "lambda": lam}
+             "rollout_s": batch.rollout_seconds, "lambda": lam,
+             "failed_episodes": float(sum(t.failed is not None for t in trajs))}
 
     loss_distill = torch.zeros((), device=device)
     match_s = teacher_s = 0.0
@@ -151,6 +180,8 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
         cache = _out_cache(out) if need_cache else None
         student_parts, teacher_parts = [], []
         for b, traj in enumerate(trajs):
+            if traj.failed is not None or not batch.gold[b // settings.group_size]:
+                continue
             tm = time.perf_counter()
             alignments = align_trajectory(matcher, batch.gold[b // settings.group_size], traj.steps)
             match_s += time.perf_counter() - tm
@@ -190,3 +221,35 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
         stats["sft_loss"] = aux.item()
     stats.update(forward_s=time.perf_counter() - t0, match_s=match_s, teacher_s=teacher_s)
     return loss, stats
+
+
+_SUMMED = ("policy_tokens", "action_tokens", "failed_episodes", "forward_s", "match_s", "teacher_s")
+
+
+def chunked_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_examples=None,
+                        scale: float = 1.0) -> tuple[torch.Tensor, dict]:
+    """`rl_update_loss` one chunk of whole groups at a time, so only one chunk's activations are alive.
+
+    Every chunk but the last is backpropagated here (× `scale` / n_chunks); the returned tensor's backward adds
+    the last one, and its value is the mean loss over chunks — the loss of the whole batch when each group's
+    tokens are normalised within its group. `sft_examples`: one per question in batch order (None: none).
+    """
+    n = len(batch.trajectories)
+    size = settings.update_chunk or n
+    starts = list(range(0, n, size))
+    done, stats_sum, last = 0.0, {}, None
+    for k, i in enumerate(starts):
+        g0, g1 = i // settings.group_size, (i + size) // settings.group_size
+        part = Batch(batch.trajectories[i:i + size], batch.rewards[i:i + size], batch.advantages[i:i + size],
+                     batch.gold[g0:g1], batch.rollout_seconds)
+        examples = [e for e in (sft_examples or [])[g0:g1] if e is not None]
+        loss, stats = rl_update_loss(policy, part, settings, lam, examples or None)
+        for key, v in stats.items():
+            stats_sum[key] = stats_sum.get(key, 0.0) + (v if key in _SUMMED else v / len(starts))
+        if k + 1 < len(starts):
+            (loss * scale / len(starts)).backward()
+            done += loss.item() / len(starts)
+        else:
+            last = loss
+    stats_sum["rollout_s"] = batch.rollout_seconds
+    return last / len(starts) + done, stats_sum

@@ -235,11 +235,11 @@ RL_PRESETS: dict[str, TrainConfig] = {
     # the embedded model from the SFT warm start on 2 CPU cores (each arm ≤ 45 min)
     "cpu-small": TrainConfig(method="grpo", out_dir="runs/rl-cpu-small", max_steps=20, batch_size=2, lr=5e-5,
                              warmup_steps=0, save_every=5, init_adapter="runs/sft-cpu-small/final",
-                             rl=RLSettings(group_size=4, max_new_tokens=64, env_steps=5, lam=0.0)),
+                             rl=RLSettings(group_size=4, max_new_tokens=64, env_steps=5, lam=0.0, update_chunk=4)),
     # one GPU: more questions per update, more updates
     "gpu-small": TrainConfig(method="grpo", out_dir="runs/rl-gpu-small", max_steps=150, batch_size=8, lr=5e-5,
                              warmup_steps=5, save_every=25, init_adapter="runs/sft-gpu-small/final",
-                             rl=RLSettings(group_size=8, max_new_tokens=96, env_steps=6, lam=0.0)),
+                             rl=RLSettings(group_size=8, max_new_tokens=96, env_steps=6, lam=0.0, merged_generation=True)),
 }
 
 
@@ -269,7 +269,7 @@ def train_rl(config: TrainConfig, policy: Policy | None = None, kb=None, progres
     """GRPO (λ = 0) or GAPD from a warm start: rollouts, rewards, one update per batch of questions."""
     from ..data import load_split
     from ..kb import open_kb
-    from .rl import make_batch, rl_update_loss
+    from .rl import chunked_update_loss, make_batch
 
     policy, optimizer, scheduler = _setup(config, policy)
     kb = kb or open_kb("memory")
@@ -280,15 +280,22 @@ def train_rl(config: TrainConfig, policy: Policy | None = None, kb=None, progres
         from .sft import build_examples
         sft_examples = build_examples(questions, kb, policy.tokenizer, max_len=config.max_len, progress=False)
     by_qid = {e.qid: e for e in sft_examples or []}
+    generator = None
+    if settings.merged_generation:
+        from ..models import MergedGenerator
+        generator = MergedGenerator(policy)
     state = {"step": 0}
 
     def loss_fn(indices):
         step = state["step"]
         batch_questions = [questions[i] for i in indices]
-        batch = make_batch(policy, kb, batch_questions, settings, seed=config.seed * 100_003 + step)
+        if generator is not None:
+            generator.sync(policy)
+        batch = make_batch(policy, kb, batch_questions, settings, seed=config.seed * 100_003 + step, generator=generator)
         policy.model.train()
-        gold_examples = [by_qid[q.qid] for q in batch_questions if q.qid in by_qid]
-        loss, stats = rl_update_loss(policy, batch, settings, settings.lam_at(step, config.max_steps), gold_examples)
+        gold_examples = [by_qid.get(q.qid) for q in batch_questions]  # None where the gold dialogue was too long
+        loss, stats = chunked_update_loss(policy, batch, settings, settings.lam_at(step, config.max_steps),
+                                          gold_examples, scale=1.0 / config.grad_accum)
         state["step"] += 1
         return loss, stats
 

