@@ -100,6 +100,8 @@ def load_questions(path: str | Path) -> list[Question]:
     data = _records(path)
     if isinstance(data, dict) and "Questions" in data:
         records, fmt = data["Questions"], "webqsp"
+        if not isinstance(records, list):
+            raise DataError(f'{path}: "Questions" is {type(records).__name__}; WebQSP json has a list of questions there')
     elif isinstance(data, dict):
         records, fmt = [data], None
     elif isinstance(data, list):
@@ -124,6 +126,8 @@ def iter_records(path: str | Path) -> Iterator[tuple[int, Question | DataError]]
     path = Path(path)
     data = _records(path)
     records = data["Questions"] if isinstance(data, dict) and "Questions" in data else data if isinstance(data, list) else [data]
+    if not isinstance(records, list):
+        raise DataError(f'{path}: "Questions" is {type(records).__name__}; WebQSP json has a list of questions there')
     return _iter_records(records, isinstance(data, dict) and "Questions" in data, path)
 
 

@@ -53,8 +53,11 @@ def read_triples(path: str | Path | None = None) -> Iterator[tuple[Term, str, Te
     raw = _open_bytes(path)
     fmt = pyoxigraph.RdfFormat.TURTLE if path.name.endswith((".ttl", ".ttl.gz")) else pyoxigraph.RdfFormat.N_TRIPLES
     cache: dict[tuple, Literal] = {}
+    seen = freebase = 0
     try:
         for triple in pyoxigraph.parse(raw, format=fmt):
+            seen += 1
+            freebase += triple.predicate.value.startswith(FB_NS)
             s, p, o = triple.subject, triple.predicate, triple.object
             if not isinstance(s, pyoxigraph.NamedNode):
                 raise KBError(f"{path}: blank-node subjects are not supported (give every node an m. id)")
@@ -75,6 +78,12 @@ def read_triples(path: str | Path | None = None) -> Iterator[tuple[Term, str, Te
     except SyntaxError as exc:
         raise KBError(f"{path} is not a valid {fmt.name} file: {exc}. Point --kb at an N-Triples "
                       f"(.nt/.nt.gz) file in the {FB_NS} namespace.") from None
+    if not seen:
+        raise KBError(f"{path} holds no triples. Point --kb at an N-Triples (.nt/.nt.gz) file in the {FB_NS} "
+                      "namespace, or leave it out to use the bundled KB.")
+    if not freebase:
+        raise KBError(f"none of the {seen:,} triples in {path} uses a Freebase relation ({FB_NS}…): this is not a "
+                      "Freebase-shaped KB. Map its IRIs to the Freebase namespace, or leave --kb out for the bundled KB.")
 
 
 def to_ntriples_line(s: Term, p: str, o: Term) -> str:

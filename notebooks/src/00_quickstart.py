@@ -20,6 +20,11 @@ smoke = False
 question_index = 0
 
 # %%
+from gapd_lite.notebook_params import INDEX, check_params, pick
+
+check_params(globals(), smoke=bool, question_index=INDEX)  # a wrong parameter stops here, with the fix
+
+# %%
 from gapd_lite.data import load_split
 from gapd_lite.kb.memory import MemoryKB
 from gapd_lite.kb.stats import kb_stats
@@ -36,7 +41,7 @@ print(f"{len(train)} training and {len(dev)} dev questions")
 from gapd_lite.logic.sexpr import parse
 from gapd_lite.logic.to_actions import gold_steps, to_actions
 
-q = dev[question_index]
+q = pick(dev, question_index)
 print(q.question, "\n", q.s_expression)
 for step in gold_steps(to_actions(parse(q.s_expression)), kb):
     names = kb.names([t for t in step.state if isinstance(t, str)])

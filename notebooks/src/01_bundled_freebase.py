@@ -14,6 +14,11 @@ smoke = False  # papermill sets this in CI; it only shrinks what is printed and 
 entity_name = "France"
 
 # %%
+from gapd_lite.notebook_params import check_params
+
+check_params(globals(), smoke=bool, entity_name=str)  # a wrong parameter stops here, with the fix
+
+# %%
 import matplotlib.pyplot as plt
 
 from gapd_lite.kb.memory import MemoryKB

@@ -12,6 +12,11 @@ smoke = False
 qid = None  # pick a question by id, or leave None for one of each function
 
 # %%
+from gapd_lite.notebook_params import OPTIONAL_STR, check_params
+
+check_params(globals(), smoke=bool, qid=OPTIONAL_STR)  # a wrong parameter stops here, with the fix
+
+# %%
 import matplotlib.pyplot as plt
 
 from gapd_lite.data import load_split
@@ -20,6 +25,7 @@ from gapd_lite.logic.execute import execute
 from gapd_lite.logic.sexpr import function_of, parse, to_sexpr
 from gapd_lite.logic.to_actions import gold_steps, to_actions
 from gapd_lite.logic.to_sparql import to_sparql
+from gapd_lite.errors import ConfigError
 from gapd_lite.kb.terms import display
 from gapd_lite import viz
 
@@ -27,6 +33,8 @@ kb = open_kb("memory")
 dev = load_split("dev")
 if qid:
     picked = [q for q in dev if q.qid == qid]
+    if not picked:
+        raise ConfigError(f"notebook parameter qid={qid!r} is not a dev question id, e.g. {dev[0].qid!r}")
 else:
     by_function = {}
     for q in dev:

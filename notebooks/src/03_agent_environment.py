@@ -12,6 +12,11 @@ smoke = False
 question_index = 3
 
 # %%
+from gapd_lite.notebook_params import INDEX, check_params, pick
+
+check_params(globals(), smoke=bool, question_index=INDEX)  # a wrong parameter stops here, with the fix
+
+# %%
 from gapd_lite.agent.gold import gold_episode, task_for
 from gapd_lite.data import load_split
 from gapd_lite.env.kbqa_env import EnvConfig, KBQAEnv
@@ -19,7 +24,7 @@ from gapd_lite.kb.memory import MemoryKB
 from gapd_lite.widgets import stepper
 
 kb = MemoryKB.load()
-q = load_split("dev")[question_index]
+q = pick(load_split("dev"), question_index)
 task = task_for(q, kb)
 print(task.user_message())
 print("gold:", q.s_expression)

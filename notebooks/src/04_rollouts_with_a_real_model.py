@@ -13,6 +13,11 @@ n_questions = 8
 max_steps = 4
 
 # %%
+from gapd_lite.notebook_params import check_params
+
+check_params(globals(), smoke=bool, n_questions=int, max_steps=int)  # a wrong parameter stops here, with the fix
+
+# %%
 import matplotlib.pyplot as plt
 
 from gapd_lite.agent.rollout import RolloutConfig, rollout

@@ -14,6 +14,11 @@ steps = 6
 results_dir = "../results"
 
 # %%
+from gapd_lite.notebook_params import check_params
+
+check_params(globals(), smoke=bool, steps=int, results_dir=str)  # a wrong parameter stops here, with the fix
+
+# %%
 import json
 from pathlib import Path
 

@@ -13,6 +13,11 @@ smoke = False
 question_index = 0
 
 # %%
+from gapd_lite.notebook_params import INDEX, check_params, pick
+
+check_params(globals(), smoke=bool, question_index=INDEX)  # a wrong parameter stops here, with the fix
+
+# %%
 import matplotlib.pyplot as plt
 
 from gapd_lite.anchors import MidAnchorMatcher, PrefixMatcher, align_trajectory
@@ -25,7 +30,7 @@ from gapd_lite.agent.gold import task_for
 
 kb = MemoryKB.load()
 ands = [q for q in load_split("dev") if q.s_expression.count("(JOIN") >= 2 and "(AND (JOIN" in q.s_expression]
-q = ands[question_index]
+q = pick(ands, question_index)
 gold = gold_steps(to_actions(parse(q.s_expression)), kb)
 print(q.question)
 for g in gold:

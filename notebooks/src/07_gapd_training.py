@@ -12,6 +12,11 @@ smoke = False
 updates = 2
 
 # %%
+from gapd_lite.notebook_params import check_params
+
+check_params(globals(), smoke=bool, updates=int)  # a wrong parameter stops here, with the fix
+
+# %%
 import matplotlib.pyplot as plt
 import torch
 

@@ -12,6 +12,11 @@ results_dir = "../results"
 preset = "cpu-small"
 
 # %%
+from gapd_lite.notebook_params import check_params
+
+check_params(globals(), smoke=bool, results_dir=str, preset=str)  # a wrong parameter stops here, with the fix
+
+# %%
 import json
 from pathlib import Path
 
