@@ -7,6 +7,7 @@ data order and RNG state.
 from __future__ import annotations
 
 import json
+import os
 import math
 import random
 import time
@@ -102,15 +103,58 @@ def data_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=gen).tolist()
 
 
-def batch_indices(n: int, config: TrainConfig, step: int) -> list[int]:
-    """The example indices of update `step` (walks epochs of a seeded permutation)."""
-    per_update = config.batch_size * config.grad_accum
-    first = step * per_update
+def batch_indices(n: int, config: TrainConfig, step: int, rank: int = 0, world: int = 1) -> list[int]:
+    """The example indices of update `step` for process `rank` of `world` (walks epochs of a seeded permutation)."""
+    per_process = config.batch_size * config.grad_accum
+    first = (step * world + rank) * per_process
     out = []
-    for k in range(first, first + per_update):
+    for k in range(first, first + per_process):
         epoch, pos = divmod(k, n)
         out.append(data_order(n, config.seed, epoch)[pos])
     return out
+
+
+@dataclass(frozen=True)
+class ProcessGroup:
+    """This process's place in a data-parallel run started by `torchrun` or `accelerate launch`."""
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def wait(self) -> None:
+        import torch.distributed as dist
+        dist.barrier()
+
+
+def distributed() -> ProcessGroup | None:
+    """The process group when the launcher started several processes (WORLD_SIZE > 1); None for one process."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    import torch.distributed as dist
+
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local)
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
+    return ProcessGroup(dist.get_rank(), dist.get_world_size(), device)
+
+
+def _average_gradients(policy: Policy, world: int) -> None:
+    """Data parallelism for adapters: the LoRA gradients are small, so one all-reduce per tensor suffices."""
+    import torch.distributed as dist
+
+    for p in policy.model.parameters():
+        if p.requires_grad:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+            p.grad /= world
 
 
 class JsonlLog:
@@ -143,7 +187,8 @@ class RunResult:
 def _setup(config: TrainConfig, policy: Policy | None) -> tuple[Policy, torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    policy = policy or load_policy(config.model)
+    state = distributed()
+    policy = policy or load_policy(config.model, device=state.device if state else None)
     if config.init_adapter:
         policy.load_adapter(config.init_adapter)
     params = [p for p in policy.model.parameters() if p.requires_grad]
@@ -158,9 +203,13 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
 
     `loss_fn(indices) -> (loss tensor, stats dict)`; `stop_after` ends early (to test resuming).
     """
+    state = distributed()
+    rank, world = (state.rank, state.world) if state else (0, 1)
+    main = rank == 0
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(config.to_json(), indent=1))
+    if main:
+        (out / "config.json").write_text(json.dumps(config.to_json(), indent=1))
     log = JsonlLog(out / "log.jsonl")
     start = 0
     ckpt = latest_checkpoint(out)
@@ -173,9 +222,9 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
     t0, last = time.perf_counter(), None
     policy.model.train()
     bar = tqdm(range(start, config.max_steps), initial=start, total=config.max_steps, desc=config.method,
-               disable=not progress)
+               disable=not progress or not main)
     for step in bar:
-        indices = batch_indices(n_examples, config, step)
+        indices = batch_indices(n_examples, config, step, rank, world)
         optimizer.zero_grad(set_to_none=True)
         stats_sum: dict[str, float] = {}
         total = 0.0
@@ -186,24 +235,30 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
             total += loss.item() / config.grad_accum
             for k, v in stats.items():
                 stats_sum[k] = stats_sum.get(k, 0.0) + v / config.grad_accum
+        if world > 1:
+            _average_gradients(policy, world)
         grad_norm = torch.nn.utils.clip_grad_norm_([p for p in policy.model.parameters() if p.requires_grad],
                                                    config.max_grad_norm)
         optimizer.step()
         scheduler.step()
         last = total
-        if (step + 1) % config.log_every == 0:
+        if main and (step + 1) % config.log_every == 0:
             log.write({"step": step + 1, "loss": total, "lr": scheduler.get_last_lr()[0],
                        "grad_norm": float(grad_norm), "seconds": time.perf_counter() - t0, **stats_sum})
         bar.set_postfix(loss=f"{total:.3f}")
-        if (step + 1) % config.save_every == 0 or step + 1 == config.max_steps:
+        if main and ((step + 1) % config.save_every == 0 or step + 1 == config.max_steps):
             save_checkpoint(out, step + 1, policy.model, optimizer, scheduler, {"method": config.method},
                             keep=config.keep_checkpoints)
+        if state:
+            state.wait()
         if stop_after is not None and step + 1 >= stop_after:
             break
     bar.close()
     done = min(config.max_steps, stop_after or config.max_steps)
-    if done == config.max_steps:
+    if done == config.max_steps and main:
         policy.save_adapter(out / "final")
+    if state:
+        state.wait()
     return RunResult(out, done, start, time.perf_counter() - t0, last, log.read())
 
 
