@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -55,7 +55,7 @@ class RLSettings:
     sft_weight: float = 0.0  # ablation: + w × SFT loss on the gold trajectory ("gold only as supervised data")
     teacher_cache: bool = True  # reuse the student's prefix KV for the teacher (False: full teacher forwards)
     merged_generation: bool = False  # roll out from a merged 16-bit copy (fast on a GPU with a 4-bit base)
-    update_chunk: int = 0  # trajectories per forward/backward (a multiple of group_size; 0 = the whole batch at once)
+    update_chunk: int = 0  # trajectories per forward/backward (same loss and gradient; 0 = the whole batch at once)
 
     def __post_init__(self) -> None:
         if self.group_size < 2:
@@ -68,9 +68,8 @@ class RLSettings:
             raise ConfigError(f"divergence={self.divergence!r}: choose forward_kl, reverse_kl or jsd")
         if self.matcher not in MATCHERS:
             raise ConfigError(f"matcher={self.matcher!r}: choose {' or '.join(MATCHERS)}")
-        if self.update_chunk < 0 or self.update_chunk % self.group_size:
-            raise ConfigError(f"update_chunk={self.update_chunk}: must be 0 or a multiple of group_size={self.group_size} "
-                              "(a chunk holds whole groups)")
+        if self.update_chunk < 0:
+            raise ConfigError(f"update_chunk={self.update_chunk}: must be >= 0 (0 = the whole batch at once)")
 
     def lam_at(self, step: int, total: int) -> float:
         if self.lam_schedule == "linear_decay":
@@ -93,6 +92,10 @@ class Batch:
     advantages: torch.Tensor
     gold: list[list[GoldStep]] = field(default_factory=list)
     rollout_seconds: float = 0.0
+    gold_per_trajectory: bool = False  # gold[b] belongs to trajectory b (a chunk), not to question b // G
+
+    def gold_for(self, b: int, group_size: int) -> list[GoldStep]:
+        return self.gold[b if self.gold_per_trajectory else b // group_size]
 
 
 def make_batch(policy, kb: KB, questions, settings: RLSettings, seed: int, generator=None) -> Batch:
@@ -144,8 +147,13 @@ def _out_cache(out):
     return getattr(out, "cache", None) or out.past_key_values
 
 
-def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_examples=None) -> tuple[torch.Tensor, dict]:
-    """The loss of one GRPO (λ = 0) or GAPD update on a batch of trajectories, with timing stats."""
+def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_examples=None,
+                   weights: tuple[float, float] = (1.0, 1.0)) -> tuple[torch.Tensor, dict]:
+    """The loss of one GRPO (λ = 0) or GAPD update on a batch of trajectories, with timing stats.
+
+    `weights` multiply the GRPO and distillation means: a chunk's share of the whole batch's tokens, so
+    that chunks (`chunked_update_loss`) add up to the token-level means over the whole batch.
+    """
     from transformers import DynamicCache
 
     tok, model = policy.tokenizer, policy.model
@@ -180,14 +188,14 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
         cache = _out_cache(out) if need_cache else None
         student_parts, teacher_parts = [], []
         for b, traj in enumerate(trajs):
-            if traj.failed is not None or not batch.gold[b // settings.group_size]:
+            if not _distilled(traj, batch.gold_for(b, settings.group_size)):
                 continue
             tm = time.perf_counter()
-            alignments = align_trajectory(matcher, batch.gold[b // settings.group_size], traj.steps)
+            alignments = align_trajectory(matcher, batch.gold_for(b, settings.group_size), traj.steps)
             match_s += time.perf_counter() - tm
             r = traj.rendered
             for t, (al, span) in enumerate(zip(alignments, r.action_spans)):
-                if span is None or t >= len(r.obs_ends):
+                if not _distilled_step(r, t, span):
                     continue
                 prefix_end, (a0, a1) = r.obs_ends[t], span
                 hint = torch.tensor(encode(tok, hint_message(str(al.action))), device=device)
@@ -213,7 +221,7 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
             loss_distill = distill_loss(torch.cat(student_parts), torch.cat(teacher_parts), settings.divergence,
                                         beta=settings.jsd_beta)
         stats.update(distill_loss=loss_distill.item(), action_tokens=float(sum(p.shape[0] for p in student_parts)))
-    loss = gapd_loss(loss_grpo, loss_distill, lam)
+    loss = gapd_loss(weights[0] * loss_grpo, weights[1] * loss_distill, lam)
     if settings.sft_weight > 0 and sft_examples:
         from .sft import sft_loss
         aux, _ = sft_loss(model, sft_examples, tok.pad_token_id)
@@ -223,33 +231,61 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
     return loss, stats
 
 
+def _distilled(traj: Trajectory, gold) -> bool:
+    """Trajectories that get a teacher: the KB answered (not failed) and the gold program is known."""
+    return traj.failed is None and bool(gold)
+
+
+def _distilled_step(r, t: int, span) -> bool:
+    """Steps whose action tokens are distilled: an action was written and an observation precedes it."""
+    return span is not None and t < len(r.obs_ends)
+
+
+def _token_counts(traj: Trajectory, gold) -> tuple[int, int]:
+    """(policy tokens the GRPO mean runs over, action tokens the distillation mean runs over)."""
+    r = traj.rendered
+    policy = sum(r.mask[1:])
+    action = sum(span[1] - span[0] for t, span in enumerate(r.action_spans) if _distilled_step(r, t, span)) \
+        if _distilled(traj, gold) else 0
+    return policy, action
+
+
 _SUMMED = ("policy_tokens", "action_tokens", "failed_episodes", "forward_s", "match_s", "teacher_s")
 
 
 def chunked_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_examples=None,
                         scale: float = 1.0) -> tuple[torch.Tensor, dict]:
-    """`rl_update_loss` one chunk of whole groups at a time, so only one chunk's activations are alive.
+    """`rl_update_loss` `update_chunk` trajectories at a time, so only one chunk's activations are alive.
 
-    Every chunk but the last is backpropagated here (× `scale` / n_chunks); the returned tensor's backward adds
-    the last one, and its value is the mean loss over chunks — the loss of the whole batch when each group's
-    tokens are normalised within its group. `sft_examples`: one per question in batch order (None: none).
+    Each chunk's GRPO and distillation means are weighted by its share of the batch's tokens, so the sum is
+    exactly the whole batch's token-level loss (and gradient). Every chunk but the last is backpropagated here
+    (× `scale`); the returned tensor's backward adds the last, and its value is the whole loss.
+    `sft_examples`: one per question in batch order (None where there is none); a question's example goes
+    with the chunk holding its first rollout, weighted by that chunk's share of the examples.
     """
-    n = len(batch.trajectories)
+    n, g = len(batch.trajectories), settings.group_size
     size = settings.update_chunk or n
-    starts = list(range(0, n, size))
+    gold = [batch.gold_for(b, g) for b in range(n)]
+    counts = [_token_counts(t, gold[b]) for b, t in enumerate(batch.trajectories)]
+    total_policy, total_action = max(1, sum(c[0] for c in counts)), max(1, sum(c[1] for c in counts))
+    examples = list(sft_examples or [])
+    n_examples = max(1, sum(e is not None for e in examples))
     done, stats_sum, last = 0.0, {}, None
+    starts = list(range(0, n, size))
     for k, i in enumerate(starts):
-        g0, g1 = i // settings.group_size, (i + size) // settings.group_size
-        part = Batch(batch.trajectories[i:i + size], batch.rewards[i:i + size], batch.advantages[i:i + size],
-                     batch.gold[g0:g1], batch.rollout_seconds)
-        examples = [e for e in (sft_examples or [])[g0:g1] if e is not None]
-        loss, stats = rl_update_loss(policy, part, settings, lam, examples or None)
+        j = min(n, i + size)
+        part = Batch(batch.trajectories[i:j], batch.rewards[i:j], batch.advantages[i:j], gold[i:j],
+                     batch.rollout_seconds, gold_per_trajectory=True)
+        mine = [examples[b // g] for b in range(i, j) if b % g == 0 and b // g < len(examples) and examples[b // g]]
+        part_settings = replace(settings, sft_weight=settings.sft_weight * len(mine) / n_examples) if mine else settings
+        weights = (sum(c[0] for c in counts[i:j]) / total_policy, sum(c[1] for c in counts[i:j]) / total_action)
+        loss, stats = rl_update_loss(policy, part, part_settings, lam, mine or None, weights)
         for key, v in stats.items():
-            stats_sum[key] = stats_sum.get(key, 0.0) + (v if key in _SUMMED else v / len(starts))
+            stats_sum[key] = stats_sum.get(key, 0.0) + (v if key in _SUMMED else v * (j - i) / n)
         if k + 1 < len(starts):
-            (loss * scale / len(starts)).backward()
-            done += loss.item() / len(starts)
+            (loss * scale).backward()
+            done += loss.item()
         else:
             last = loss
     stats_sum["rollout_s"] = batch.rollout_seconds
-    return last / len(starts) + done, stats_sum
+    return last + done, stats_sum
