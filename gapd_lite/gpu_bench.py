@@ -37,8 +37,13 @@ def save_random_qwen(shape: str, folder: Path, tokenizer, scale: dict | None = N
         raise ConfigError(f"unknown shape {shape!r}: choose {', '.join(QWEN25_SHAPES)}")
     config = Qwen2Config(**{**QWEN25_COMMON, **QWEN25_SHAPES.get(shape, {}), **(scale or {})})
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    with torch.device(device):
-        model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)  # initialise in bf16: a 3B shape never exists in fp32
+    try:
+        with torch.device(device):
+            model = Qwen2ForCausalLM(config)
+    finally:
+        torch.set_default_dtype(default)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     del model
