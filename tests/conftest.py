@@ -1,7 +1,14 @@
 """Shared fixtures: a tiny hand-checked KB on every local backend, and the bundled KB."""
 from __future__ import annotations
 
+import os
+
 import pytest
+import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `pytest -n 2` on 2 cores: one thread per worker (and per notebook
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # kernel, which inherits this), never 4 threads fighting for 2 cores
+    torch.set_num_threads(1)
 
 from gapd_lite.kb.io import to_ntriples_line
 from gapd_lite.kb.memory import MemoryKB
