@@ -104,12 +104,12 @@ else:
     sft_cfg = preset("smoke", out_dir="runs/nb09-sft-smoke", max_steps=2)
     rl_cfg = rl_preset("smoke", "gapd", out_dir="runs/nb09-gapd-smoke", max_steps=2, init_adapter="runs/nb09-sft-smoke/final")
 sft = train_sft(sft_cfg, kb=kb)
-print(f"SFT: {sft.steps} updates in {sft.seconds / 60:.1f} min, last loss {sft.last_loss:.3f}")
+print(f"SFT: {sft.steps} updates (resumed from {sft.resumed_from}), last loss {sft.log[-1]['loss']:.3f}")
 del policy
 if torch.cuda.is_available():
     torch.cuda.empty_cache()
 gapd = train_rl(rl_cfg, kb=kb)
-print(f"GAPD: {gapd.steps} updates in {gapd.seconds / 60:.1f} min")
+print(f"GAPD: {gapd.steps} updates (resumed from {gapd.resumed_from}) in {gapd.seconds / 60:.1f} min")
 
 # %% [markdown]
 # ## The curves and a score
