@@ -117,9 +117,10 @@ def gold_batch(policy, kb, questions: int = 4, group_size: int = 2, max_tokens: 
     cut to `max_tokens` when given."""
     import torch
 
-    from .agent.gold import gold_episode, task_for
-    from .agent.render import render_dialogue, truncate
-    from .agent.rollout import Trajectory
+    from dataclasses import replace
+
+    from .agent.gold import gold_trajectory
+    from .agent.render import truncate
     from .data import load_split, sample_questions
     from .logic.sexpr import parse
     from .logic.to_actions import gold_steps, to_actions
@@ -129,12 +130,10 @@ def gold_batch(policy, kb, questions: int = 4, group_size: int = 2, max_tokens: 
     trajs, gold = [], []
     for q in sample_questions(load_split("dev"), questions):
         gold.append(gold_steps(to_actions(parse(q.s_expression)), kb))
-        turns, env = gold_episode(q, kb)
-        for g in range(group_size):
-            rendered = render_dialogue(policy.tokenizer, task_for(q, kb), turns)
-            if max_tokens:
-                rendered = truncate(rendered, max_tokens)
-            trajs.append(Trajectory(task_for(q, kb), rendered, env.history, env.answer, q, g))
+        traj = gold_trajectory(policy.tokenizer, q, kb)
+        if max_tokens:
+            traj = replace(traj, rendered=truncate(traj.rendered, max_tokens))
+        trajs += [replace(traj, sample=g) for g in range(group_size)]  # the losses only read the rendered ids
     rewards = torch.tensor([float(i % 2) for i in range(len(trajs))])
     return Batch(trajs, rewards, group_advantages(rewards, group_size), gold)
 

@@ -54,9 +54,8 @@ def save_random_qwen(shape: str, folder: Path, tokenizer, scale: dict | None = N
 
 def fixed_length_batch(policy, kb, tokens: int = 1024):
     """One gold trajectory cut to exactly `tokens` tokens (micro-batch 1), with its gold program for matching."""
-    from .agent.gold import gold_episode, task_for
-    from .agent.render import render_dialogue, truncate
-    from .agent.rollout import Trajectory
+    from .agent.gold import gold_trajectory
+    from .agent.render import truncate
     from .data import load_split
     from .logic.sexpr import parse
     from .logic.to_actions import gold_steps, to_actions
@@ -64,21 +63,19 @@ def fixed_length_batch(policy, kb, tokens: int = 1024):
 
     best = None
     for q in load_split("train"):
-        turns, env = gold_episode(q, kb)
-        r = render_dialogue(policy.tokenizer, task_for(q, kb), turns)
-        if best is None or len(r.ids) > len(best[1].ids):
-            best = (q, r, env)
-        if len(r.ids) >= tokens:
+        traj = gold_trajectory(policy.tokenizer, q, kb)
+        if best is None or len(traj.rendered.ids) > len(best.rendered.ids):
+            best = traj
+        if len(traj.rendered.ids) >= tokens:
             break
-    q, r, env = best
+    r = best.rendered
     while len(r.ids) < tokens:  # pad by repeating the conversation's own tokens as prompt (mask 0)
         r = replace(r, ids=r.ids[: r.prompt_len] + r.ids, mask=[0] * r.prompt_len + r.mask,
                     turn_spans=[(a + r.prompt_len, b + r.prompt_len) for a, b in r.turn_spans],
                     action_spans=[None if s is None else (s[0] + r.prompt_len, s[1] + r.prompt_len) for s in r.action_spans],
                     obs_ends=[e + r.prompt_len for e in r.obs_ends], prompt_len=2 * r.prompt_len)
-    traj = Trajectory(task_for(q, kb), truncate(r, tokens), env.history, env.answer, q, 0)
-    gold = [gold_steps(to_actions(parse(q.s_expression)), kb)]
-    return Batch([traj], torch.tensor([1.0]), torch.tensor([1.0]), gold)
+    gold = [gold_steps(to_actions(parse(best.question.s_expression)), kb)]
+    return Batch([replace(best, rendered=truncate(r, tokens))], torch.tensor([1.0]), torch.tensor([1.0]), gold)
 
 
 def update_probe(policy, batch, lam: float, repeat: int = 2) -> dict:

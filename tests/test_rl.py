@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gapd_lite.agent.gold import gold_episode, task_for
-from gapd_lite.agent.render import render_dialogue
-from gapd_lite.agent.rollout import Trajectory
+from dataclasses import replace
+
+from gapd_lite.agent.gold import gold_trajectory
 from gapd_lite.data import load_split
 from gapd_lite.errors import ConfigError
 from gapd_lite.logic.sexpr import parse
@@ -27,10 +27,8 @@ def gold_batch(tiny, bundled_kb):
     trajs, gold = [], []
     for q in load_split("dev")[1:3]:
         gold.append(gold_steps(to_actions(parse(q.s_expression)), bundled_kb))
-        turns, env = gold_episode(q, bundled_kb)
-        for g in range(2):
-            rendered = render_dialogue(tiny.tokenizer, task_for(q, bundled_kb), turns)
-            trajs.append(Trajectory(task_for(q, bundled_kb), rendered, env.history, env.answer, q, g))
+        traj = gold_trajectory(tiny.tokenizer, q, bundled_kb)
+        trajs += [replace(traj, sample=g) for g in range(2)]
     rewards = torch.tensor([1.0, 0.0, 0.5, 1.0])
     from gapd_lite.training.losses import group_advantages
     return Batch(trajs, rewards, group_advantages(rewards, 2), gold)

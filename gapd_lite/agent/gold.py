@@ -82,3 +82,13 @@ def gold_episode(question: Question, kb: KB, config: EnvConfig | None = None,
         if env.done:
             break
     return turns, env
+
+
+def gold_trajectory(tokenizer, question: Question, kb: KB):
+    """The gold agent's episode as a rendered Trajectory (ids, mask, action spans, env history)."""
+    from .render import render_dialogue
+    from .rollout import Trajectory
+
+    turns, env = gold_episode(question, kb)
+    task = task_for(question, kb)
+    return Trajectory(task, render_dialogue(tokenizer, task, turns), env.history, env.answer, question, 0)
