@@ -1,10 +1,10 @@
 """GRPO/GAPD updates on the tiny model: the teacher's prefix reuse is exact, λ = 0 is GRPO, runs resume."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
-
-from dataclasses import replace
 
 from gapd_lite.agent.gold import gold_trajectory
 from gapd_lite.data import load_split
