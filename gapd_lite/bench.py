@@ -218,7 +218,8 @@ def summary_markdown(result: dict) -> str:
                              "of the step", st["goal"], st["goal_met"]))
     gpu = result.get("gpu")
     if gpu and "skipped" not in gpu:
-        rows.append(("gpu", "; ".join(f"{r['shape']}: peak {r['peak_gb']:.2f} GB" for r in gpu.get("updates", [])),
+        rows.append(("gpu", "; ".join(f"{r['shape']}: peak {r['peak_gb']:.2f} GB" if "peak_gb" in r
+                                     else f"{r['shape']}: {r.get('error', 'no figure')}" for r in gpu.get("updates", [])),
                      gpu.get("goal", ""), gpu.get("goal_met", "")))
     elif gpu:
         rows.append(("gpu", gpu["skipped"], "", ""))
@@ -247,7 +248,9 @@ def run(what: str, args, write: bool = True) -> dict:
         result = bench_step(model=model)
     elif what == "gpu":
         from .gpu_bench import bench_gpu
-        result = bench_gpu()
+        shapes = tuple(x for x in (getattr(args, "shapes", None) or "").split(",") if x) or None
+        result = bench_gpu(**({"shapes": shapes} if shapes else {}), gen_tokens=getattr(args, "gen_tokens", 128),
+                           partial_out=getattr(args, "out", None) if write else None)
     elif what == "all":
         result = bench_all(args)
     else:

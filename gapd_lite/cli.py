@@ -117,7 +117,8 @@ def cmd_train(args) -> int:
     from .training.trainer import preset, rl_preset, train_rl, train_sft
 
     overrides = {"out_dir": args.out, "max_steps": args.steps, "max_questions": args.max_questions,
-                 "init_adapter": args.init_adapter, "seed": args.seed, "split": args.questions}
+                 "init_adapter": args.init_adapter, "seed": args.seed, "split": args.questions,
+                 "max_minutes": args.max_minutes}
     if args.model:
         overrides["model"] = ModelConfig(name=args.model)
     if args.method == "sft":
@@ -156,10 +157,21 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r}: give comma-separated integers, e.g. 0,1") from None
+
+
 def cmd_experiment(args) -> int:
     from .experiment import ExperimentConfig, markdown_table, run_experiment
+    seeds = _int_list(args.seeds, "--seeds") if args.seeds else (args.seed,)
     summary = run_experiment(ExperimentConfig(preset=args.preset, arms=tuple(a for a in args.arms.split(",") if a),
-                                              eval_limit=args.eval_limit, seed=args.seed, steps=args.steps),
+                                              eval_limit=args.eval_limit, seed=args.seed, steps=args.steps,
+                                              seeds=seeds, eval_batch=args.eval_batch, sft_minutes=args.sft_minutes,
+                                              rl_minutes=args.rl_minutes,
+                                              results_dir=args.results_dir, train=not args.no_train),
                              kb=_open(args, "memory"))
     print(markdown_table(summary))
     return 0
@@ -218,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-questions", type=int, help="use only the first N training questions")
     p.add_argument("--init-adapter", help="start from a saved adapter folder")
     p.add_argument("--seed", type=int)
+    p.add_argument("--max-minutes", type=float, help="wall-clock budget: stop cleanly (checkpoint + adapter) once spent")
     p.add_argument("--lam", type=float, help="GAPD: distillation weight λ (default 0.5)")
     p.add_argument("--lam-schedule", choices=("constant", "linear_decay", "warmup"))
     p.add_argument("--divergence", choices=("forward_kl", "reverse_kl", "jsd"))
@@ -232,7 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arms", default=",".join(("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-reverse-kl")))
     p.add_argument("--steps", type=int, help="override the number of RL updates per arm")
     p.add_argument("--eval-limit", type=int, default=120)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-batch", type=int, help="episodes evaluated together (default: 64 on a GPU, 8 on a CPU)")
+    p.add_argument("--seed", type=int, default=0, help="the seed of the SFT warm start (and of the RL arms without --seeds)")
+    p.add_argument("--seeds", help="comma-separated RL seeds, e.g. 0,1: every arm is trained once per seed")
+    p.add_argument("--sft-minutes", type=float, help="wall-clock budget of the SFT warm start")
+    p.add_argument("--rl-minutes", type=float, help="wall-clock budget of each RL run (the table shows the updates each got)")
+    p.add_argument("--results-dir", default="results", help="where the tables, curves and per-arm scores go")
+    p.add_argument("--no-train", action="store_true", help="only collect runs already trained and scored into the table")
     _add_kb_flags(p, backend=False)
     p.set_defaults(func=cmd_experiment)
 
@@ -260,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kb_flags(p, backend=False)
     p.add_argument("--limit", type=int, default=300, help="questions to time")
     p.add_argument("--repeat", type=int, default=3, help="repetitions per form (best kept)")
+    p.add_argument("--gen-tokens", type=int, default=128, help="`bench gpu`: new tokens per generation probe")
+    p.add_argument("--shapes", help="`bench gpu`: comma-separated subset of embedded,qwen2.5-0.5b,qwen2.5-1.5b,qwen2.5-3b")
     p.add_argument("--out", help="also write the JSON here")
     p.set_defaults(func=cmd_bench)
     return parser

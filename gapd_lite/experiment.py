@@ -3,7 +3,6 @@ same budget → test scores per level, a markdown table and curves in results/."
 from __future__ import annotations
 
 import json
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,24 +26,53 @@ class ExperimentConfig:
     eval_split: str = "test"
     eval_limit: int = 120
     results_dir: str = "results"
-    seed: int = 0
+    seed: int = 0  # the SFT warm start's seed (and the RL seed when `seeds` is not given)
     steps: int | None = None  # override the RL preset's number of updates
+    seeds: tuple[int, ...] | None = None  # RL seeds: every arm is trained once per seed from the same warm start
+    eval_batch: int | None = None  # episodes evaluated together (None: 64 on a GPU, 8 on a CPU)
+    sft_minutes: float | None = None  # wall-clock budget of the SFT warm start
+    rl_minutes: float | None = None  # wall-clock budget of each RL run (the table then shows how many updates each got)
+    train: bool = True  # False: only collect the arms already trained and scored (others are left out)
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.arms if a not in ARMS]
         if unknown:
             raise ConfigError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+        if self.seeds is not None and (not self.seeds or len(set(self.seeds)) != len(self.seeds)):
+            raise ConfigError(f"seeds={self.seeds!r}: give one or more different seeds, e.g. (0, 1)")
+        if self.eval_batch is not None and self.eval_batch < 1:
+            raise ConfigError(f"eval_batch={self.eval_batch}: must be >= 1")
+
+    @property
+    def rl_seeds(self) -> tuple[int, ...]:
+        return self.seeds or (self.seed,)
 
 
-def _evaluate(policy, kb, questions, label: str, out: Path):
+def run_tag(arm: str, seed: int) -> str:
+    """Seed 0 keeps the plain arm name (the single-seed layout); other seeds add `-s<seed>`."""
+    return arm if seed == 0 else f"{arm}-s{seed}"
+
+
+def _evaluate(policy, kb, questions, label: str, out: Path, batch: int | None = None):
+    """Greedy scores; on a 4-bit base the episodes are generated from merged 16-bit weights (same policy, faster)."""
+    import torch
+
     from .agent.rollout import RolloutConfig
     from .env.kbqa_env import EnvConfig
     from .eval import evaluate
+    from .models import MergedGenerator
 
-    report = evaluate(policy.model, policy.tokenizer, kb, questions,
-                      RolloutConfig(greedy=True, batch_size=8, max_new_tokens=64, env=EnvConfig(max_steps=5)),
+    cuda = policy.device.type == "cuda"
+    quantized = bool(getattr(policy.model.get_base_model(), "is_loaded_in_4bit", False))
+    model = MergedGenerator(policy).model if quantized else policy.model
+    report = evaluate(model, policy.tokenizer, kb, questions,
+                      RolloutConfig(greedy=True, batch_size=batch or (64 if cuda else 8), max_new_tokens=64,
+                                    env=EnvConfig(max_steps=5)),
                       progress=True, meta={"arm": label, "questions": len(questions)})
     report.save(out)
+    del model
+    if cuda:
+        torch.cuda.empty_cache()
     return report
 
 
@@ -54,16 +82,38 @@ def _load_report(path: Path):
     return summarise([EpisodeScore(**e) for e in data["episodes"]], data.get("meta"))
 
 
+def _mean(values: list):
+    """Element-wise mean of equally shaped dicts of numbers (the per-seed scores)."""
+    if isinstance(values[0], dict):
+        return {k: _mean([v[k] for v in values]) for k in values[0] if all(k in v for v in values)}
+    nums = [v for v in values if isinstance(v, (int, float))]
+    return sum(nums) / len(nums) if len(nums) == len(values) else values[0]
+
+
+def _curve(log: list[dict]) -> list[dict]:
+    return [{k: x.get(k) for k in ("step", "reward", "f1", "valid_format", "loss", "distill_loss")}
+            for x in log if "loss" in x]
+
+
 def _summary(config: ExperimentConfig, rows: dict, n_questions: int, started: float) -> dict:
+    """Per arm: the mean over seeds (overall, by level, training time) and each seed's own figures."""
+    from .bench import machine
+
+    arms = {}
+    for name, runs in rows.items():
+        per_seed = {str(seed): {"overall": r["report"].overall, "by_level": r["report"].by_level,
+                                "train_seconds": r.get("train_seconds"), "updates": len(_curve(r["log"])),
+                                "curve": _curve(r["log"])} for seed, r in runs.items()}
+        first = next(iter(per_seed.values()))
+        times = [v["train_seconds"] for v in per_seed.values() if v["train_seconds"]]
+        arms[name] = {"overall": _mean([v["overall"] for v in per_seed.values()]),
+                      "by_level": _mean([v["by_level"] for v in per_seed.values()]),
+                      "train_seconds": sum(times) / len(times) if times else None,
+                      "curve": first["curve"], "seeds": per_seed}
     return {
         "preset": config.preset, "eval_split": config.eval_split, "eval_questions": n_questions,
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
-        "wall_seconds": time.time() - started,
-        "arms": {name: {"overall": r["report"].overall, "by_level": r["report"].by_level,
-                        "train_seconds": r.get("train_seconds"), "curve": [
-                            {k: x.get(k) for k in ("step", "reward", "f1", "valid_format", "loss", "distill_loss")}
-                            for x in r["log"]]}
-                 for name, r in rows.items()},
+        "seeds": list(config.rl_seeds),
+        "machine": machine(), "wall_seconds": time.time() - started, "arms": arms,
     }
 
 
@@ -74,8 +124,8 @@ def _write(results: Path, config: ExperimentConfig, summary: dict) -> None:
 
 
 def run_experiment(config: ExperimentConfig, kb=None) -> dict:
-    """Train every arm from the shared SFT checkpoint and score it; results are rewritten after each arm,
-    and an arm whose run and evaluation already exist is read back instead of retrained (rerun = resume)."""
+    """Train every arm (once per seed) from the shared SFT checkpoint and score it; results are rewritten after
+    each run, and a run whose adapter and evaluation already exist is read back instead of retrained (rerun = resume)."""
     from .data import load_split, sample_questions
     from .kb import open_kb
     from .models import load_policy
@@ -85,74 +135,103 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     results.mkdir(parents=True, exist_ok=True)
     kb = kb or open_kb("memory")
     questions = sample_questions(load_split(config.eval_split), config.eval_limit)
-    sft_cfg = preset(config.preset, seed=config.seed)
+    sft_cfg = preset(config.preset, seed=config.seed, max_minutes=config.sft_minutes)
     started = time.time()
-    if not (Path(sft_cfg.out_dir) / "final" / "adapter_config.json").exists():
+    warm_final = Path(sft_cfg.out_dir) / "final"
+    if not (warm_final / "adapter_config.json").exists():
+        if not config.train:
+            raise ConfigError(f"no SFT warm start at {warm_final}: run the experiment without --no-train first")
         train_sft(sft_cfg, kb=kb)
-    rows = {}
+    rows: dict[str, dict[int, dict]] = {}
     sft_eval = results / f"exp_{config.preset}_sft.json"
     if sft_eval.exists():
         report = _load_report(sft_eval)
     else:
         warm = load_policy(sft_cfg.model)
-        warm.load_adapter(Path(sft_cfg.out_dir) / "final")
-        report = _evaluate(warm, kb, questions, "sft", sft_eval)
+        warm.load_adapter(warm_final)
+        report = _evaluate(warm, kb, questions, "sft", sft_eval, config.eval_batch)
         del warm
-    rows["sft (warm start)"] = {"report": report, "log": []}
+    rows["sft (warm start)"] = {config.seed: {"report": report, "log": []}}
     for arm in config.arms:
-        method, rl_over = ARMS[arm]
-        cfg = rl_preset(config.preset, method, out_dir=f"runs/exp-{config.preset}-{arm}", seed=config.seed,
-                        max_steps=config.steps, init_adapter=str(Path(sft_cfg.out_dir) / "final"), rl=rl_over)
-        arm_eval = results / f"exp_{config.preset}_{arm}.json"
-        final = Path(cfg.out_dir) / "final" / "adapter_config.json"
-        log = JsonlLog(Path(cfg.out_dir) / "log.jsonl")
-        if arm_eval.exists() and final.exists():
-            rows[arm] = {"report": _load_report(arm_eval), "log": log.read(),
-                         "train_seconds": max((r["seconds"] for r in log.read()), default=None)}
-            continue
-        result = train_rl(cfg, kb=kb)
-        policy = load_policy(cfg.model)
-        policy.load_adapter(Path(cfg.out_dir) / "final")
-        rows[arm] = {"report": _evaluate(policy, kb, questions, arm, arm_eval), "train_seconds": result.seconds,
-                     "log": result.log}
-        del policy
-        _write(results, config, _summary(config, rows, len(questions), started))
+        for seed in config.rl_seeds:
+            method, rl_over = ARMS[arm]
+            tag = run_tag(arm, seed)
+            cfg = rl_preset(config.preset, method, out_dir=f"runs/exp-{config.preset}-{tag}", seed=seed,
+                            max_steps=config.steps, init_adapter=str(warm_final), rl=rl_over,
+                            max_minutes=config.rl_minutes)
+            arm_eval = results / f"exp_{config.preset}_{tag}.json"
+            final = Path(cfg.out_dir) / "final" / "adapter_config.json"
+            if arm_eval.exists() and final.exists():
+                log = JsonlLog(Path(cfg.out_dir) / "log.jsonl")
+                rows.setdefault(arm, {})[seed] = {
+                    "report": _load_report(arm_eval), "log": log.read(),
+                    "train_seconds": max((r["seconds"] for r in log.read() if "seconds" in r), default=None)}
+                continue
+            if not config.train:
+                print(f"{tag}: not trained and scored yet; left out of the table")
+                continue
+            result = train_rl(cfg, kb=kb)
+            policy = load_policy(cfg.model)
+            policy.load_adapter(Path(cfg.out_dir) / "final")
+            rows.setdefault(arm, {})[seed] = {
+                "report": _evaluate(policy, kb, questions, tag, arm_eval, config.eval_batch),
+                "train_seconds": result.seconds, "log": result.log}
+            del policy
+            _write(results, config, _summary(config, rows, len(questions), started))
     summary = _summary(config, rows, len(questions), started)
     _write(results, config, summary)
     return summary
 
 
 def markdown_table(summary: dict) -> str:
-    """One row per arm: F1 overall and per level, Hits@1, valid format, training time."""
+    """One row per arm: F1 overall and per level, Hits@1, valid format, training time (means over seeds;
+    with several seeds the overall F1 also shows each seed's value)."""
     levels = ("i.i.d.", "compositional", "zero-shot")
-    head = ("| arm | F1 | " + " | ".join(f"F1 {lvl}" for lvl in levels) + " | Hits@1 | valid format | train min |\n"
-            "|---|---|" + "---|" * len(levels) + "---|---|---|\n")
+    head = ("| arm | F1 | " + " | ".join(f"F1 {lvl}" for lvl in levels) + " | Hits@1 | valid format | updates | train min |\n"
+            "|---|---|" + "---|" * len(levels) + "---|---|---|---|\n")
     lines = []
     for name, arm in summary["arms"].items():
         o, by = arm["overall"], arm["by_level"]
-        cells = [f"{o['f1']:.3f}"] + [f"{by.get(lvl, {}).get('f1', float('nan')):.3f}" for lvl in levels]
+        seeds = arm.get("seeds", {})
+        f1 = f"{o['f1']:.3f}"
+        if len(seeds) > 1:
+            f1 += " (" + ", ".join(f"{v['overall']['f1']:.3f}" for v in seeds.values()) + ")"
+        cells = [f1] + [f"{by.get(lvl, {}).get('f1', float('nan')):.3f}" for lvl in levels]
         minutes = f"{arm['train_seconds'] / 60:.1f}" if arm.get("train_seconds") else "–"
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {o['hits@1']:.3f} | {o['valid_format']:.2f} | {minutes} |")
-    return (f"# Experiment `{summary['preset']}` ({summary['eval_questions']} {summary['eval_split']} questions, greedy)\n\n"
+        updates = "/".join(str(v.get("updates", "–")) for v in seeds.values()) if seeds else "–"
+        if updates in ("0", "0/0") or not any(v.get("updates") for v in seeds.values()):
+            updates = "–"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {o['hits@1']:.3f} | {o['valid_format']:.2f} | {updates} | {minutes} |")
+    n_seeds = len(summary.get("seeds", [0]))
+    seeds_note = f", RL arms: mean of {n_seeds} seeds (each seed's F1 in brackets)" if n_seeds > 1 else ""
+    return (f"# Experiment `{summary['preset']}` ({summary['eval_questions']} {summary['eval_split']} questions, greedy{seeds_note})\n\n"
             + head + "\n".join(lines) + "\n")
 
 
 def plot_curves(summary: dict, path: Path) -> None:
-    """Mean reward and valid-format rate per update for each trained arm."""
+    """Mean reward and valid-format rate per update for each trained arm (one line per seed)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for name, arm in summary["arms"].items():
-        curve = [c for c in arm["curve"] if c.get("reward") is not None]
-        if not curve:
-            continue
-        steps = [c["step"] for c in curve]
-        axes[0].plot(steps, [c["reward"] for c in curve], label=name)
-        axes[1].plot(steps, [c["valid_format"] for c in curve], label=name)
+        runs = arm.get("seeds") or {"0": {"curve": arm["curve"]}}
+        color = None
+        for seed, run in runs.items():
+            curve = [c for c in run["curve"] if c.get("reward") is not None]
+            if not curve:
+                continue
+            label = name if len(runs) == 1 else f"{name} (seed {seed})"
+            steps = [c["step"] for c in curve]
+            (line,) = axes[0].plot(steps, [c["reward"] for c in curve], label=label, color=color,
+                                   linestyle="-" if color is None else "--")
+            axes[1].plot(steps, [c["valid_format"] for c in curve], label=label, color=line.get_color(),
+                         linestyle=line.get_linestyle())
+            color = line.get_color()
     axes[0].set_title("mean reward per update")
     axes[1].set_title("valid-format rate of rollouts")
     for ax in axes:
         ax.set_xlabel("update")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)

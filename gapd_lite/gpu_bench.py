@@ -6,8 +6,11 @@ so the memory figures are those of the real `load_policy` → `rl_update_loss` c
 """
 from __future__ import annotations
 
+import gc
+import json
 import tempfile
 import time
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -132,7 +135,7 @@ def generation_probe(model, tokenizer, batch_size: int = 8, new_tokens: int = 12
     return {"tokens_per_s": batch_size * new_tokens / seconds, "seconds": seconds}
 
 
-def probe_model(name: str, cfg, kb, tokens: int = 1024) -> dict:
+def probe_model(name: str, cfg, kb, tokens: int = 1024, gen_tokens: int = 128) -> dict:
     """Load through `load_policy`, then time GRPO and GAPD updates and plain vs merged-weights generation."""
     from .models import MergedGenerator, load_policy
 
@@ -151,11 +154,12 @@ def probe_model(name: str, cfg, kb, tokens: int = 1024) -> dict:
     row["grpo"] = update_probe(policy, batch, 0.0)
     row["gapd"] = update_probe(policy, batch, 0.5)
     row["peak_gb"] = row["gapd"].get("peak_gb", float("nan"))
-    row["generate_plain"] = generation_probe(policy.model, policy.tokenizer)
+    row["generate_plain"] = generation_probe(policy.model, policy.tokenizer, new_tokens=gen_tokens)
     merged = MergedGenerator(policy)
-    row["generate_merged"] = generation_probe(merged.model, policy.tokenizer)
+    row["generate_merged"] = generation_probe(merged.model, policy.tokenizer, new_tokens=gen_tokens)
+    row["merged_speedup"] = row["generate_merged"]["tokens_per_s"] / row["generate_plain"]["tokens_per_s"]
     try:
-        row["generate_merged_static_cache"] = generation_probe(merged.model, policy.tokenizer,
+        row["generate_merged_static_cache"] = generation_probe(merged.model, policy.tokenizer, new_tokens=gen_tokens,
                                                                cache_implementation="static")
     except Exception as exc:  # an optional path: report, do not fail the benchmark
         row["generate_merged_static_cache"] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
@@ -166,9 +170,10 @@ def probe_model(name: str, cfg, kb, tokens: int = 1024) -> dict:
 
 
 def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b"),
-              tokens: int = 1024, lora_r: int = 16) -> dict:
-    """The whole GPU check: one JSON with peak GB, update tokens/s and generation tokens/s per shape."""
-    from .bench import machine
+              tokens: int = 1024, lora_r: int = 16, gen_tokens: int = 128, partial_out: str | None = None) -> dict:
+    """The whole GPU check: one JSON with peak GB, update tokens/s and generation tokens/s per shape.
+
+    `partial_out`: rewrite this JSON after each shape, so a run cut short still leaves its figures."""
     from .kb import open_kb
     from .models import ModelConfig, load_tokenizer
 
@@ -176,22 +181,39 @@ def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.
         raise ConfigError("`bench gpu` needs a CUDA GPU (QLoRA is 4-bit bitsandbytes on CUDA); on CPU run "
                           "`gapd-lite bench all`, which skips it")
     kb = open_kb("memory")
-    rows = []
+    rows: list[dict] = []
+    result = _gpu_result(rows, tokens, lora_r, gen_tokens)
     with tempfile.TemporaryDirectory(prefix="gapd-gpu-") as tmp:
         for shape in shapes:
             started = time.perf_counter()
-            if shape == "embedded":
-                cfg = ModelConfig(name="embedded", lora_r=lora_r)
-            else:
-                folder = save_random_qwen(shape, Path(tmp) / shape, load_tokenizer(ModelConfig(name="embedded")))
-                cfg = ModelConfig(name=str(folder), lora_r=lora_r)
             try:
-                row = probe_model(shape, cfg, kb, tokens)
+                if shape == "embedded":
+                    cfg = ModelConfig(name="embedded", lora_r=lora_r)
+                else:
+                    folder = save_random_qwen(shape, Path(tmp) / shape, load_tokenizer(ModelConfig(name="embedded")))
+                    cfg = ModelConfig(name=str(folder), lora_r=lora_r)
+                row = probe_model(shape, cfg, kb, tokens, gen_tokens)
             except torch.cuda.OutOfMemoryError as exc:
                 row = {"shape": shape, "error": f"out of memory: {str(exc)[:200]}"}
+            except Exception as exc:  # one shape failing must not cost the others' figures
+                row = {"shape": shape, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
+                       "traceback": traceback.format_exc()[-1500:]}
+            gc.collect()
+            torch.cuda.empty_cache()
             row["wall_s"] = time.perf_counter() - started
             rows.append(row)
+            result = _gpu_result(rows, tokens, lora_r, gen_tokens)
+            if partial_out:
+                Path(partial_out).parent.mkdir(parents=True, exist_ok=True)
+                Path(partial_out).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _gpu_result(rows: list[dict], tokens: int, lora_r: int, gen_tokens: int) -> dict:
+    from .bench import machine
+
     target = next((r for r in rows if r["shape"] == "qwen2.5-1.5b" and "peak_gb" in r), None)
-    return {"benchmark": "gpu", "machine": machine(), "tokens": tokens, "lora_r": lora_r, "updates": rows,
+    return {"benchmark": "gpu", "machine": machine(), "tokens": tokens, "lora_r": lora_r,
+            "generation": f"batch 8, 256-token prompt, {gen_tokens} new tokens, greedy", "updates": rows,
             "goal": f"GAPD update of the 1.5B shape (4-bit, r={lora_r}, 1 × {tokens} tokens) peaks ≤ {PEAK_GOAL_GB} GB",
             "goal_met": bool(target and target["peak_gb"] <= PEAK_GOAL_GB)}

@@ -50,3 +50,37 @@ def test_demo_main_job_runs_every_section(tmp_path, capsys, monkeypatch):
         assert section in out
     assert "answers match the stored ones: True" in out
     assert "aligned gold action:" in out and "λ=0.5 × distillation" in out
+
+
+def test_experiment_with_two_seeds_then_collect_only(tmp_path, monkeypatch, capsys):
+    """Every arm once per seed from the same warm start; the table shows the mean and each seed; --no-train
+    collects finished runs and leaves unfinished ones out instead of training them."""
+    monkeypatch.chdir(tmp_path)
+    results = str(tmp_path / "results")
+    summary = run_experiment(ExperimentConfig(preset="smoke", arms=("grpo",), seeds=(0, 1), steps=1, eval_limit=2,
+                                              results_dir=results))
+    grpo = summary["arms"]["grpo"]
+    assert set(grpo["seeds"]) == {"0", "1"} and all(v["updates"] == 1 for v in grpo["seeds"].values())
+    f1s = [v["overall"]["f1"] for v in grpo["seeds"].values()]
+    assert abs(grpo["overall"]["f1"] - sum(f1s) / 2) < 1e-9
+    assert (tmp_path / "runs" / "exp-smoke-grpo" / "final").is_dir() and (tmp_path / "runs" / "exp-smoke-grpo-s1" / "final").is_dir()
+    assert "(" in (tmp_path / "results" / "experiment_smoke.md").read_text().split("| grpo |")[1].split("|")[0]
+    assert main(["experiment", "--preset", "smoke", "--arms", "grpo,gapd", "--seeds", "0,1", "--eval-limit", "2",
+                 "--results-dir", results, "--no-train"]) == 0
+    out = capsys.readouterr().out
+    assert "gapd: not trained and scored yet" in out and "gapd-s1: not trained" in out
+    assert not (tmp_path / "runs" / "exp-smoke-gapd").exists()
+    assert json.loads((tmp_path / "results" / "experiment_smoke.json").read_text())["seeds"] == [0, 1]
+
+
+def test_time_budget_stops_cleanly_and_a_rerun_continues(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--method", "sft", "--preset", "smoke", "--quiet", "--out", "runs/t", "--max-minutes", "1e-6"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out.split("\n", 1)[1])  # a line saying why it stopped, then the JSON
+    assert first["steps"] == 1 and (tmp_path / "runs" / "t" / "final" / "adapter_config.json").exists()
+    log = [json.loads(line) for line in (tmp_path / "runs" / "t" / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["stopped"].startswith("time budget")
+    assert main(args[:-2]) == 0  # no budget: resumes from update 1 and finishes the 4
+    again = json.loads(capsys.readouterr().out)
+    assert again["resumed_from"] == 1 and again["steps"] == 4

@@ -102,3 +102,35 @@ def test_chunked_update_equals_the_whole_batch_update(tiny, gold_batch):
                 assert torch.allclose(p.grad, r, atol=1e-6, rtol=1e-4)
     with pytest.raises(ConfigError, match="update_chunk"):
         RLSettings(group_size=4, update_chunk=-1)
+
+
+def test_hint_check_scores_exactly_the_gold_action_tokens(bundled_kb):
+    """The student side equals a plain forward's log-probabilities of the action tokens; the teacher side
+    sees the same dialogue with the hint inside the observation before each action."""
+    from gapd_lite.training.hint_check import hint_check
+    from gapd_lite.training.losses import selected_logp
+
+    policy = load_policy(ModelConfig(name="tiny"))
+    q = load_split("dev")[0]
+    result = hint_check(policy, bundled_kb, [q])
+    r = gold_trajectory(policy.tokenizer, q, bundled_kb).rendered
+    spans = [s for t, s in enumerate(r.action_spans) if s is not None and t < len(r.obs_ends)]
+    assert result.questions == 1 and result.action_tokens == sum(b - a for a, b in spans) > 0
+    ids = torch.tensor([r.ids])
+    with torch.no_grad():
+        logits = policy.model(input_ids=ids).logits[0]
+    want = torch.cat([selected_logp(logits[a - 1:b - 1], ids[0, a:b]) for a, b in spans]).mean().item()
+    assert abs(result.student_logp - want) < 1e-4
+    assert result.teacher_logp != result.student_logp and abs(result.gain - (result.teacher_logp - result.student_logp)) < 1e-9
+
+
+def test_teacher_reuses_the_prefix_under_gradient_checkpointing_too(gold_batch):
+    """Checkpointing (on for QLoRA) keeps no KV cache in training mode; one no-grad pass rebuilds it, and the
+    teacher's divergence equals the full-forward one."""
+    policy = load_policy(ModelConfig(name="tiny", lora_dropout=0.0, gradient_checkpointing=True))
+    policy.model.train()
+    _, cached = rl_update_loss(policy, gold_batch, RLSettings(group_size=2, lam=1.0), 1.0)
+    _, full = rl_update_loss(policy, gold_batch, RLSettings(group_size=2, lam=1.0, teacher_cache=False), 1.0)
+    assert cached["teacher_prefix_reused"] == 1.0 and full["teacher_prefix_reused"] == 0.0
+    assert cached["distill_loss"] == pytest.approx(full["distill_loss"], rel=1e-4, abs=1e-6) and cached["distill_loss"] > 0
+    assert policy.model.training

@@ -56,6 +56,7 @@ class RLSettings:
     teacher_cache: bool = True  # reuse the student's prefix KV for the teacher (False: full teacher forwards)
     merged_generation: bool = False  # roll out from a merged 16-bit copy (fast on a GPU with a 4-bit base)
     update_chunk: int = 0  # trajectories per forward/backward (same loss and gradient; 0 = the whole batch at once)
+    rollout_batch: int = 8  # episodes generated together (a GPU takes a whole update's G × questions at once)
 
     def __post_init__(self) -> None:
         if self.group_size < 2:
@@ -68,6 +69,8 @@ class RLSettings:
             raise ConfigError(f"divergence={self.divergence!r}: choose forward_kl, reverse_kl or jsd")
         if self.matcher not in MATCHERS:
             raise ConfigError(f"matcher={self.matcher!r}: choose {' or '.join(MATCHERS)}")
+        if self.rollout_batch < 1:
+            raise ConfigError(f"rollout_batch={self.rollout_batch}: must be >= 1")
         if self.update_chunk < 0:
             raise ConfigError(f"update_chunk={self.update_chunk}: must be >= 0 (0 = the whole batch at once)")
 
@@ -79,7 +82,7 @@ class RLSettings:
         return self.lam
 
     def rollout_config(self, seed: int) -> RolloutConfig:
-        return RolloutConfig(group_size=self.group_size, batch_size=8, max_new_tokens=self.max_new_tokens,
+        return RolloutConfig(group_size=self.group_size, batch_size=self.rollout_batch, max_new_tokens=self.max_new_tokens,
                              temperature=self.temperature, top_p=self.top_p, seed=seed,
                              env=EnvConfig(max_steps=self.env_steps))
 
@@ -186,6 +189,11 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
         matcher_cls = MATCHERS[settings.matcher]
         matcher = matcher_cls(settings.jaccard) if matcher_cls is MidAnchorMatcher else matcher_cls()
         cache = _out_cache(out) if need_cache else None
+        rebuild = need_cache and cache is None  # gradient checkpointing keeps no KV cache in training mode
+        if rebuild:
+            model.eval()  # so one no-grad pass builds the prefix cache, and the teacher may continue from it
+            with torch.no_grad():
+                cache = _out_cache(_decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=True))
         student_parts, teacher_parts = [], []
         for b, traj in enumerate(trajs):
             if not _distilled(traj, batch.gold_for(b, settings.group_size)):
@@ -217,10 +225,13 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
                     teacher_parts.append(head(t_hidden[positions + offset]).float())
                 teacher_s += time.perf_counter() - tt
                 student_parts.append(head(hidden[b, a0 - 1:a1 - 1]).float())
+        if rebuild:
+            model.train()
         if student_parts:
             loss_distill = distill_loss(torch.cat(student_parts), torch.cat(teacher_parts), settings.divergence,
                                         beta=settings.jsd_beta)
-        stats.update(distill_loss=loss_distill.item(), action_tokens=float(sum(p.shape[0] for p in student_parts)))
+        stats.update(distill_loss=loss_distill.item(), action_tokens=float(sum(p.shape[0] for p in student_parts)),
+                     teacher_prefix_reused=float(cache is not None))
     loss = gapd_loss(weights[0] * loss_grpo, weights[1] * loss_distill, lam)
     if settings.sft_weight > 0 and sft_examples:
         from .sft import sft_loss

@@ -44,6 +44,7 @@ class TrainConfig:
     split: str = "train"
     max_questions: int | None = None  # first N training questions (None: all)
     init_adapter: str | None = None  # start from a saved adapter (e.g. the SFT result)
+    max_minutes: float | None = None  # wall-clock budget: stop cleanly (checkpoint + final adapter) once spent
     rl: RLSettings = field(default_factory=RLSettings)  # GRPO/GAPD only
 
     def __post_init__(self) -> None:
@@ -53,6 +54,8 @@ class TrainConfig:
             raise ConfigError(f"{type(self).__name__}.lr={self.lr!r}: must be a number in (0, 1), e.g. 2e-4")
         if self.warmup_steps < 0 or self.max_grad_norm <= 0:
             raise ConfigError("warmup_steps must be >= 0 and max_grad_norm > 0")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ConfigError(f"max_minutes={self.max_minutes!r}: must be a positive number of minutes or None")
         if self.max_questions is not None and self.max_questions < 1:
             raise ConfigError(f"max_questions={self.max_questions!r}: must be a positive integer or None")
 
@@ -68,8 +71,8 @@ PRESETS: dict[str, TrainConfig] = {
     "cpu-small": TrainConfig(out_dir="runs/sft-cpu-small", max_steps=64, batch_size=4, lr=3e-4, warmup_steps=6,
                              save_every=16, max_len=1100),
     # one consumer GPU (QLoRA when CUDA is there): more data, longer
-    "gpu-small": TrainConfig(out_dir="runs/sft-gpu-small", max_steps=600, batch_size=8, lr=2e-4, warmup_steps=30,
-                             save_every=100, max_len=1024),
+    "gpu-small": TrainConfig(out_dir="runs/sft-gpu-small", max_steps=300, batch_size=8, lr=3e-4, warmup_steps=15,
+                             save_every=100, max_len=1100),
 }
 
 
@@ -143,6 +146,19 @@ def distributed() -> ProcessGroup | None:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
     return ProcessGroup(dist.get_rank(), dist.get_world_size(), device)
+
+
+def _out_of_time(config: TrainConfig, t0: float, state: ProcessGroup | None) -> bool:
+    """Whether the wall-clock budget is spent (agreed by every process of a data-parallel run)."""
+    if config.max_minutes is None:
+        return False
+    spent = time.perf_counter() - t0 > 60 * config.max_minutes
+    if state is None:
+        return spent
+    import torch.distributed as dist
+    flag = torch.tensor([float(spent)], device=state.device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
 
 
 def _average_gradients(policy: Policy, world: int) -> None:
@@ -219,7 +235,7 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
         raise ConfigError("no training examples: check the split, max_questions and max_len")
     if on_start is not None:
         on_start(start)
-    t0, last = time.perf_counter(), None
+    t0, last, timed_out = time.perf_counter(), None, 0
     policy.model.train()
     bar = tqdm(range(start, config.max_steps), initial=start, total=config.max_steps, desc=config.method,
                disable=not progress or not main)
@@ -246,16 +262,24 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
             log.write({"step": step + 1, "loss": total, "lr": scheduler.get_last_lr()[0],
                        "grad_norm": float(grad_norm), "seconds": time.perf_counter() - t0, **stats_sum})
         bar.set_postfix(loss=f"{total:.3f}")
-        if main and ((step + 1) % config.save_every == 0 or step + 1 == config.max_steps):
+        out_of_time = _out_of_time(config, t0, state)
+        if main and ((step + 1) % config.save_every == 0 or step + 1 == config.max_steps or out_of_time):
             save_checkpoint(out, step + 1, policy.model, optimizer, scheduler, {"method": config.method},
                             keep=config.keep_checkpoints)
         if state:
             state.wait()
+        if out_of_time and step + 1 < config.max_steps:
+            timed_out = step + 1
+            if main:
+                log.write({"step": step + 1, "stopped": f"time budget of {config.max_minutes} min spent"})
+                print(f"{config.method}: stopped after {step + 1} of {config.max_steps} updates: the time budget "
+                      f"of {config.max_minutes} min is spent (rerun the same command to continue)")
+            break
         if stop_after is not None and step + 1 >= stop_after:
             break
     bar.close()
-    done = min(config.max_steps, stop_after or config.max_steps)
-    if done == config.max_steps and main:
+    done = timed_out or min(config.max_steps, stop_after or config.max_steps)
+    if (done == config.max_steps or timed_out) and main:
         policy.save_adapter(out / "final")
     if state:
         state.wait()
@@ -292,9 +316,10 @@ RL_PRESETS: dict[str, TrainConfig] = {
                              warmup_steps=0, save_every=5, init_adapter="runs/sft-cpu-small/final",
                              rl=RLSettings(group_size=4, max_new_tokens=64, env_steps=5, lam=0.0, update_chunk=1)),
     # one GPU: more questions per update, more updates
-    "gpu-small": TrainConfig(method="grpo", out_dir="runs/rl-gpu-small", max_steps=150, batch_size=8, lr=5e-5,
-                             warmup_steps=5, save_every=25, init_adapter="runs/sft-gpu-small/final",
-                             rl=RLSettings(group_size=8, max_new_tokens=96, env_steps=6, lam=0.0, merged_generation=True)),
+    "gpu-small": TrainConfig(method="grpo", out_dir="runs/rl-gpu-small", max_steps=30, batch_size=8, lr=5e-5,
+                             warmup_steps=0, save_every=10, init_adapter="runs/sft-gpu-small/final",
+                             rl=RLSettings(group_size=8, max_new_tokens=64, env_steps=5, lam=0.0, merged_generation=True,
+                                           rollout_batch=64, update_chunk=16)),
 }
 
 
