@@ -32,6 +32,10 @@ if [ -f .dev/p2/stagepart.01 ] && [ -f /tmp/stage/stagepart.00 ]; then
   echo "$(cat .dev/p2/sha256)  /tmp/stage.tar.xz" | sha256sum -c - >> "$OUT/session.log" 2>&1 || { say "staged archive corrupt"; exit 3; }
   "$PY" -c "import tarfile; tarfile.open('/tmp/stage.tar.xz').extractall('/tmp')" || { say "extract failed"; exit 3; }
   export PYTHONPATH=/tmp/site:$PWD
+  if ! "$PY" -c "import transformers, peft, bitsandbytes, pyoxigraph" >> "$OUT/session.log" 2>&1; then
+    say "the staged transformers/regex do not import here: falling back to the image's own"
+    mkdir -p /tmp/site_off && mv /tmp/site/transformers* /tmp/site/regex* /tmp/site_off/
+  fi
   say "staged wheels and model file unpacked into /tmp/site"
 else
   export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
