@@ -250,7 +250,8 @@ def run(what: str, args, write: bool = True) -> dict:
         from .gpu_bench import bench_gpu
         shapes = tuple(x for x in (getattr(args, "shapes", None) or "").split(",") if x) or None
         result = bench_gpu(**({"shapes": shapes} if shapes else {}), gen_tokens=getattr(args, "gen_tokens", 128),
-                           partial_out=getattr(args, "out", None) if write else None)
+                           partial_out=getattr(args, "out", None) if write else None,
+                           tokenizer=getattr(args, "tokenizer", None), static_cache=getattr(args, "static_cache", False))
     elif what == "all":
         result = bench_all(args)
     else:

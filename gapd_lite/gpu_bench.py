@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import tempfile
+import sys
 import time
 import traceback
 from dataclasses import replace
@@ -135,7 +136,12 @@ def generation_probe(model, tokenizer, batch_size: int = 8, new_tokens: int = 12
     return {"tokens_per_s": batch_size * new_tokens / seconds, "seconds": seconds}
 
 
-def probe_model(name: str, cfg, kb, tokens: int = 1024, gen_tokens: int = 128) -> dict:
+def _say(text: str) -> None:
+    """Progress on stderr, so a run cut short still shows how far each shape got."""
+    print(f"[bench gpu {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def probe_model(name: str, cfg, kb, tokens: int = 1024, gen_tokens: int = 128, static_cache: bool = False) -> dict:
     """Load through `load_policy`, then time GRPO and GAPD updates and plain vs merged-weights generation."""
     from .models import MergedGenerator, load_policy
 
@@ -149,20 +155,26 @@ def probe_model(name: str, cfg, kb, tokens: int = 1024, gen_tokens: int = 128) -
                  "trainable_params": policy.trainable_parameters()}
     if torch.cuda.is_available():
         row["weights_gb"] = torch.cuda.memory_allocated() / 2**30
+    _say(f"{name}: loaded in {row['load_s']:.1f} s")
     batch = fixed_length_batch(policy, kb, tokens)
     row["tokens"] = len(batch.trajectories[0].rendered.ids)
     row["grpo"] = update_probe(policy, batch, 0.0)
+    _say(f"{name}: GRPO update {row['grpo']}")
     row["gapd"] = update_probe(policy, batch, 0.5)
+    _say(f"{name}: GAPD update {row['gapd']}")
     row["peak_gb"] = row["gapd"].get("peak_gb", float("nan"))
     row["generate_plain"] = generation_probe(policy.model, policy.tokenizer, new_tokens=gen_tokens)
+    _say(f"{name}: generation from the 4-bit policy {row['generate_plain']}")
     merged = MergedGenerator(policy)
     row["generate_merged"] = generation_probe(merged.model, policy.tokenizer, new_tokens=gen_tokens)
     row["merged_speedup"] = row["generate_merged"]["tokens_per_s"] / row["generate_plain"]["tokens_per_s"]
-    try:
-        row["generate_merged_static_cache"] = generation_probe(merged.model, policy.tokenizer, new_tokens=gen_tokens,
-                                                               cache_implementation="static")
-    except Exception as exc:  # an optional path: report, do not fail the benchmark
-        row["generate_merged_static_cache"] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    _say(f"{name}: generation from merged 16-bit weights {row['generate_merged']}")
+    if static_cache:
+        try:
+            row["generate_merged_static_cache"] = generation_probe(merged.model, policy.tokenizer, new_tokens=gen_tokens,
+                                                                   cache_implementation="static")
+        except Exception as exc:  # an optional path: report, do not fail the benchmark
+            row["generate_merged_static_cache"] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
     del merged, policy, batch
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -170,10 +182,12 @@ def probe_model(name: str, cfg, kb, tokens: int = 1024, gen_tokens: int = 128) -
 
 
 def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b"),
-              tokens: int = 1024, lora_r: int = 16, gen_tokens: int = 128, partial_out: str | None = None) -> dict:
+              tokens: int = 1024, lora_r: int = 16, gen_tokens: int = 128, partial_out: str | None = None,
+              tokenizer: str | None = None, static_cache: bool = False) -> dict:
     """The whole GPU check: one JSON with peak GB, update tokens/s and generation tokens/s per shape.
 
-    `partial_out`: rewrite this JSON after each shape, so a run cut short still leaves its figures."""
+    `partial_out`: rewrite this JSON after each shape, so a run cut short still leaves its figures.
+    `tokenizer`: a tokenizer folder for the random-weight shapes (default: the embedded model's)."""
     from .kb import open_kb
     from .models import ModelConfig, load_tokenizer
 
@@ -190,9 +204,10 @@ def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.
                 if shape == "embedded":
                     cfg = ModelConfig(name="embedded", lora_r=lora_r)
                 else:
-                    folder = save_random_qwen(shape, Path(tmp) / shape, load_tokenizer(ModelConfig(name="embedded")))
+                    tok = load_tokenizer(ModelConfig(name=tokenizer or "embedded"))
+                    folder = save_random_qwen(shape, Path(tmp) / shape, tok)
                     cfg = ModelConfig(name=str(folder), lora_r=lora_r)
-                row = probe_model(shape, cfg, kb, tokens, gen_tokens)
+                row = probe_model(shape, cfg, kb, tokens, gen_tokens, static_cache)
             except torch.cuda.OutOfMemoryError as exc:
                 row = {"shape": shape, "error": f"out of memory: {str(exc)[:200]}"}
             except Exception as exc:  # one shape failing must not cost the others' figures
