@@ -23,6 +23,14 @@ class EpisodeScore:
     valid_turns: int
     turns: int
     answered: bool
+    transcript: list[dict] = field(default_factory=list)  # per turn: what the agent wrote, what it was told
+
+
+TRANSCRIPT_CHARS = 300  # per text, so a report of hundreds of episodes stays readable
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= TRANSCRIPT_CHARS else text[:TRANSCRIPT_CHARS] + f"… (+{len(text) - TRANSCRIPT_CHARS} chars)"
 
 
 @dataclass
@@ -48,8 +56,10 @@ def score(traj: Trajectory) -> EpisodeScore:
     q = traj.question
     gold = q.answer_set
     valid = sum(1 for s in traj.steps if s.valid)
+    transcript = [{"wrote": _clip(s.text), "told": _clip(s.observation), **({"error": s.error} if s.error else {})}
+                  for s in traj.steps]
     return EpisodeScore(q.qid, q.level, q.function, f1(traj.answer, gold), hits_at_1(traj.answer, gold),
-                        exact_match(traj.answer, gold), valid, len(traj.steps), traj.answer is not None)
+                        exact_match(traj.answer, gold), valid, len(traj.steps), traj.answer is not None, transcript)
 
 
 def _mean(scores: list[EpisodeScore]) -> dict[str, float]:

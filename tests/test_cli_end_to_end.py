@@ -15,6 +15,9 @@ def test_train_then_eval_cli(tmp_path, capsys, monkeypatch):
                  "--max-steps", "2", "--max-new-tokens", "8", "--quiet", "--out", "results/e.json"]) == 0
     report = json.loads((tmp_path / "results" / "e.json").read_text())
     assert report["overall"]["n"] == 3 and len(report["episodes"]) == 3 and set(report["by_level"])
+    for episode in report["episodes"]:  # what the agent wrote and was told, turn by turn, to read back later
+        assert len(episode["transcript"]) == episode["turns"] > 0
+        assert all(set(t) >= {"wrote", "told"} and len(t["wrote"]) <= 320 for t in episode["transcript"])
     assert (tmp_path / "results" / "e.png").exists()
 
 

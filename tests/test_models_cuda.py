@@ -82,3 +82,25 @@ def test_qlora_embedded_model_trains_in_nf4_with_checkpointing(record_property):
     with torch.no_grad(), model.disable_adapter():
         out = model.generate(input_ids=torch.tensor([ids], device=policy.device), max_new_tokens=12, do_sample=False)
     print("NF4 answer:", tok.decode(out[0, len(ids):], skip_special_tokens=True))
+
+
+def test_batched_bf16_rollouts_match_one_at_a_time_on_cuda(bundled_kb):
+    """Padding and the carried KV cache must not change what an episode sees on CUDA either (bf16, SDPA).
+    bf16 reductions differ with the batch shape, so a few greedy ties may flip; garbage would flip them all."""
+    from gapd_lite.agent.rollout import RolloutConfig, rollout
+    from gapd_lite.data import load_split, sample_questions
+    from gapd_lite.env.kbqa_env import EnvConfig
+    from gapd_lite.models import MergedGenerator
+
+    policy = load_policy(ModelConfig(name="embedded", lora_dropout=0.0))
+    merged = MergedGenerator(policy)
+    questions = sample_questions(load_split("dev"), 8)
+    cfg = dict(greedy=True, max_new_tokens=24, env=EnvConfig(max_steps=2))
+    for model in (merged.model, policy.model):
+        batched = rollout(model, policy.tokenizer, bundled_kb, questions, RolloutConfig(batch_size=8, **cfg), progress=False)
+        single = rollout(model, policy.tokenizer, bundled_kb, questions, RolloutConfig(batch_size=1, **cfg), progress=False)
+        same = sum(b.rendered.ids == s.rendered.ids for b, s in zip(batched, single))
+        first_turns = sum(b.steps[0].text == s.steps[0].text for b, s in zip(batched, single))
+        print(f"{type(model.get_base_model()).__name__}: {same}/8 identical episodes, {first_turns}/8 identical first turns")
+        print("batched:", [b.steps[0].text[:60] for b in batched[:2]], "single:", [s.steps[0].text[:60] for s in single[:2]])
+        assert first_turns >= 6
