@@ -125,7 +125,8 @@ def cmd_train(args) -> int:
         result = train_sft(preset(args.preset, **overrides), kb=_open(args, "memory"), progress=not args.quiet)
     else:
         rl = {k: v for k, v in {"lam": args.lam, "divergence": args.divergence, "matcher": args.matcher,
-                                "lam_schedule": args.lam_schedule}.items() if v is not None}
+                                "lam_schedule": args.lam_schedule, "distill_tokens": args.distill_tokens}.items()
+              if v is not None}
         result = train_rl(rl_preset(args.preset, args.method, rl=rl, **overrides), kb=_open(args, "memory"),
                           progress=not args.quiet)
     print(json.dumps({"out_dir": str(result.out_dir), "steps": result.steps, "resumed_from": result.resumed_from,
@@ -234,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=float, help="GAPD: distillation weight λ (default 0.5)")
     p.add_argument("--lam-schedule", choices=("constant", "linear_decay", "warmup"))
     p.add_argument("--divergence", choices=("forward_kl", "reverse_kl", "jsd"))
+    p.add_argument("--distill-tokens", choices=("all", "until_disagreement"),
+                   help="GAPD: distil every action token, or each action up to the teacher's first other choice")
     p.add_argument("--matcher", choices=("mid_anchor", "prefix"))
     p.add_argument("--questions", metavar="FILE", help="train on a GrailQA/WebQSP question file instead of the bundled train split")
     p.add_argument("--quiet", action="store_true")

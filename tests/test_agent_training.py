@@ -127,3 +127,17 @@ def test_bad_training_config_is_a_clear_error():
         preset("smoke", max_steps=0)
     with pytest.raises(ConfigError, match="unknown preset"):
         preset("huge")
+
+
+def test_shared_prompt_prefix_is_prefilled_once_and_changes_nothing(tiny, bundled_kb, dev):
+    from gapd_lite.agent.rollout import shared_prefix_len
+
+    cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_steps=2))
+    shared = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:3], RolloutConfig(batch_size=3, **cfg), progress=False)
+    plain = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:3], RolloutConfig(batch_size=3, share_prefix=False, **cfg),
+                    progress=False)
+    assert [t.rendered.ids for t in shared] == [t.rendered.ids for t in plain]
+    prompts = [t.rendered.ids[: t.rendered.prompt_len] for t in shared]
+    n = shared_prefix_len(prompts)
+    assert 100 < n < min(map(len, prompts))  # the system prompt, not the questions
+    assert shared_prefix_len([[1, 2, 3], [1, 2, 3]]) == 2 and shared_prefix_len([[1, 2], [3]]) == 0

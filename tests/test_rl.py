@@ -87,14 +87,15 @@ def test_chunked_update_equals_the_whole_batch_update(tiny, gold_batch):
 
     params = [p for p in tiny.model.parameters() if p.requires_grad]
     tiny.model.train()
-    for lam in (0.0, 0.5):
+    for lam, tokens in ((0.0, "all"), (0.5, "all"), (0.5, "until_disagreement")):
         tiny.model.zero_grad()
-        whole, _ = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=lam), lam)
+        whole, _ = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=lam, distill_tokens=tokens), lam)
         whole.backward()
         ref = [p.grad.clone() for p in params]
         for chunk in (1, 3):
             tiny.model.zero_grad()
-            loss, stats = chunked_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=lam, update_chunk=chunk), lam)
+            loss, stats = chunked_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=lam, update_chunk=chunk,
+                                                                           distill_tokens=tokens), lam)
             loss.backward()
             assert loss.item() == pytest.approx(whole.item(), rel=1e-5, abs=1e-7)
             assert lam == 0 or stats["action_tokens"] > 0
@@ -134,3 +135,26 @@ def test_teacher_reuses_the_prefix_under_gradient_checkpointing_too(gold_batch):
     assert cached["teacher_prefix_reused"] == 1.0 and full["teacher_prefix_reused"] == 0.0
     assert cached["distill_loss"] == pytest.approx(full["distill_loss"], rel=1e-4, abs=1e-6) and cached["distill_loss"] > 0
     assert policy.model.training
+
+
+def test_until_disagreement_distils_each_action_up_to_the_teachers_first_other_choice(tiny, gold_batch):
+    from gapd_lite.training.losses import distill_loss, until_first_disagreement
+
+    teacher = torch.full((5, 7), -5.0)
+    teacher[torch.arange(5), torch.tensor([1, 2, 6, 4, 5])] = 5.0  # the teacher's top choices
+    assert until_first_disagreement(teacher, torch.tensor([1, 2, 3, 4, 5])).tolist() == [True, True, True, False, False]
+    assert until_first_disagreement(teacher, torch.tensor([1, 2, 6, 4, 5])).all()
+    student = torch.randn(5, 7)
+    keep = torch.tensor([True, True, True, False, False])
+    full = distill_loss(student, teacher, keep=torch.ones(5, dtype=torch.bool))
+    assert full.item() == pytest.approx(distill_loss(student, teacher).item(), rel=1e-6)
+    part = distill_loss(student, teacher, keep=keep)
+    from gapd_lite.training.losses import token_divergence
+    assert part.item() == pytest.approx(token_divergence(student, teacher, 0.0)[:3].sum().item() / 5, rel=1e-6)
+    _, all_stats = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=0.5), 0.5)
+    _, cut = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=0.5, distill_tokens="until_disagreement"), 0.5)
+    assert cut["action_tokens"] == all_stats["action_tokens"] == all_stats["distilled_tokens"]
+    assert 0 < cut["distilled_tokens"] < cut["action_tokens"]  # a random tiny teacher disagrees early
+    assert cut["distill_loss"] < all_stats["distill_loss"]
+    with pytest.raises(ConfigError, match="distill_tokens"):
+        RLSettings(distill_tokens="some")

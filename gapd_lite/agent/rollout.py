@@ -37,6 +37,7 @@ class RolloutConfig:
     greedy: bool = False
     seed: int = 0
     env: EnvConfig = field(default_factory=EnvConfig)
+    share_prefix: bool = True  # prefill the prompt prefix every episode shares (system prompt) once, not per episode
 
     def __post_init__(self) -> None:
         require_positive(self, "group_size", "batch_size", "max_new_tokens", "max_context")
@@ -166,6 +167,25 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
     return turns, new_states
 
 
+def shared_prefix_len(sequences: list[list[int]]) -> int:
+    """Tokens every sequence starts with, leaving each at least one token of its own to prefill."""
+    if not sequences:
+        return 0
+    first, n = sequences[0], min(len(s) for s in sequences) - 1
+    for i in range(max(0, n)):
+        if any(s[i] != first[i] for s in sequences):
+            return i
+    return max(0, n)
+
+
+@torch.no_grad()
+def prefix_state(model, ids: list[int]) -> KVState:
+    """The KV cache of a prompt prefix, computed once and handed to every episode as its starting cache."""
+    device = next(model.parameters()).device
+    out = model(input_ids=torch.tensor([ids], device=device), use_cache=True)
+    return KVState([(layer.keys, layer.values) for layer in out.past_key_values.layers], len(ids))
+
+
 def rollout(model, tokenizer, kb: KB, questions: list[Question], config: RolloutConfig = RolloutConfig(),
             prompt: PromptConfig = PromptConfig(), progress: bool = True) -> list[Trajectory]:
     """G trajectories per question (question-major order), generated batch by batch."""
@@ -178,6 +198,11 @@ def rollout(model, tokenizer, kb: KB, questions: list[Question], config: Rollout
             episodes.append(_Episode(traj, KBQAEnv(kb, task.question, dict(task.entities), config.env)))
     was_training = model.training
     model.eval()
+    shared = shared_prefix_len([e.traj.rendered.ids for e in episodes]) if config.share_prefix else 0
+    if shared >= 16:  # the system prompt: hundreds of tokens that every episode would otherwise prefill again
+        start_kv = prefix_state(model, episodes[0].traj.rendered.ids[:shared])
+        for e in episodes:
+            e.kv = start_kv
     bar = tqdm(total=len(episodes), desc="rollouts", unit="ep", disable=not progress, leave=False)
     try:
         for start in range(0, len(episodes), config.batch_size):

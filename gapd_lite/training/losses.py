@@ -73,15 +73,30 @@ DIVERGENCES = {"forward_kl": 0.0, "reverse_kl": 1.0, "jsd": 0.5}
 
 
 def distill_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, kind: str = "forward_kl",
-                 beta: float | None = None, temperature: float = 1.0) -> torch.Tensor:
-    """Mean over action tokens of the chosen divergence (kind: forward_kl | reverse_kl | jsd)."""
+                 beta: float | None = None, temperature: float = 1.0, keep: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over action tokens of the chosen divergence (kind: forward_kl | reverse_kl | jsd).
+
+    `keep` (bool, one per token): only those tokens add their divergence; the others count as 0 in the mean,
+    so the normaliser stays the number of action tokens (and chunked updates still add up exactly)."""
     if kind not in DIVERGENCES:
         from ..errors import ConfigError
         raise ConfigError(f"unknown divergence {kind!r}; choose one of {', '.join(DIVERGENCES)}")
     b = DIVERGENCES[kind] if beta is None or kind != "jsd" else beta
     if student_logits.numel() == 0:
         return student_logits.sum() * 0.0
-    return token_divergence(student_logits, teacher_logits, b, temperature).mean()
+    d = token_divergence(student_logits, teacher_logits, b, temperature)
+    return d.mean() if keep is None else (d * keep.to(d.dtype)).sum() / d.numel()
+
+
+def until_first_disagreement(teacher_logits: torch.Tensor, student_tokens: torch.Tensor) -> torch.Tensor:
+    """True up to and including the first token where the teacher's top choice differs from the student's:
+    after it the student's own prefix is one the hinted teacher would not have written."""
+    agree = teacher_logits.argmax(-1) == student_tokens
+    keep = torch.ones_like(agree)
+    off = (~agree).nonzero()
+    if off.numel():
+        keep[int(off[0]) + 1:] = False
+    return keep
 
 
 def gapd_loss(grpo: torch.Tensor, distill: torch.Tensor, lam: float) -> torch.Tensor:

@@ -26,7 +26,7 @@ from ..errors import ConfigError, EndpointError
 from ..kb.base import KB
 from ..logic.sexpr import parse
 from ..logic.to_actions import GoldStep, gold_steps, to_actions
-from .losses import distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp
+from .losses import distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp, until_first_disagreement
 from .logprobs import _base, pad_batch
 from .rewards import f1, reward
 
@@ -42,6 +42,7 @@ class RLSettings:
     lam: float = 0.0  # distillation weight λ; 0 = plain GRPO
     lam_schedule: str = "constant"  # constant | linear_decay (λ → 0 at the last update) | warmup (0 → λ over 20%)
     divergence: str = "forward_kl"  # forward_kl | reverse_kl | jsd
+    distill_tokens: str = "all"  # all | until_disagreement (each action's tokens up to the teacher's first other choice)
     jsd_beta: float = 0.5
     matcher: str = "mid_anchor"  # mid_anchor | prefix
     jaccard: float = 1.0  # < 1: a gold state is covered by a student set with Jaccard ≥ this
@@ -67,6 +68,8 @@ class RLSettings:
             raise ConfigError(f"lam_schedule={self.lam_schedule!r}: choose constant, linear_decay or warmup")
         if self.divergence not in ("forward_kl", "reverse_kl", "jsd"):
             raise ConfigError(f"divergence={self.divergence!r}: choose forward_kl, reverse_kl or jsd")
+        if self.distill_tokens not in ("all", "until_disagreement"):
+            raise ConfigError(f"distill_tokens={self.distill_tokens!r}: choose all or until_disagreement")
         if self.matcher not in MATCHERS:
             raise ConfigError(f"matcher={self.matcher!r}: choose {' or '.join(MATCHERS)}")
         if self.rollout_batch < 1:
@@ -194,7 +197,7 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
             model.eval()  # so one no-grad pass builds the prefix cache, and the teacher may continue from it
             with torch.no_grad():
                 cache = _out_cache(_decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=True))
-        student_parts, teacher_parts = [], []
+        student_parts, teacher_parts, keep_parts = [], [], []
         for b, traj in enumerate(trajs):
             if not _distilled(traj, batch.gold_for(b, settings.group_size)):
                 continue
@@ -223,14 +226,18 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
                         offset = len(hint)
                     positions = torch.arange(a0 - 1, a1 - 1, device=device)
                     teacher_parts.append(head(t_hidden[positions + offset]).float())
+                    keep_parts.append(until_first_disagreement(teacher_parts[-1], ids[b, a0:a1])
+                                      if settings.distill_tokens == "until_disagreement"
+                                      else torch.ones(a1 - a0, dtype=torch.bool, device=device))
                 teacher_s += time.perf_counter() - tt
                 student_parts.append(head(hidden[b, a0 - 1:a1 - 1]).float())
         if rebuild:
             model.train()
         if student_parts:
             loss_distill = distill_loss(torch.cat(student_parts), torch.cat(teacher_parts), settings.divergence,
-                                        beta=settings.jsd_beta)
+                                        beta=settings.jsd_beta, keep=torch.cat(keep_parts))
         stats.update(distill_loss=loss_distill.item(), action_tokens=float(sum(p.shape[0] for p in student_parts)),
+                     distilled_tokens=float(sum(int(k.sum()) for k in keep_parts)),
                      teacher_prefix_reused=float(cache is not None))
     loss = gapd_loss(weights[0] * loss_grpo, weights[1] * loss_distill, lam)
     if settings.sft_weight > 0 and sft_examples:
@@ -261,7 +268,7 @@ def _token_counts(traj: Trajectory, gold) -> tuple[int, int]:
     return policy, action
 
 
-_SUMMED = ("policy_tokens", "action_tokens", "failed_episodes", "forward_s", "match_s", "teacher_s")
+_SUMMED = ("policy_tokens", "action_tokens", "distilled_tokens", "failed_episodes", "forward_s", "match_s", "teacher_s")
 
 
 def chunked_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_examples=None,
