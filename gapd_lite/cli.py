@@ -178,6 +178,24 @@ def cmd_experiment(args) -> int:
     return 0
 
 
+def cmd_hint_check(args) -> int:
+    from .data import load_split, sample_questions
+    from .models import ModelConfig, load_policy
+    from .training.hint_check import hint_check
+
+    kb = _open(args, "memory")
+    questions = sample_questions(load_split(args.split), args.limit)
+    policy = load_policy(ModelConfig(name=args.model))
+    if args.adapter:
+        policy.load_adapter(args.adapter)
+    result = hint_check(policy, kb, questions).to_json()
+    print(json.dumps(result, indent=1))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(args)
@@ -257,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-train", action="store_true", help="only collect runs already trained and scored into the table")
     _add_kb_flags(p, backend=False)
     p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("hint-check", help="does GAPD's teacher read its hint? gold-action log-probs with and without it")
+    p.add_argument("--model", default="embedded", help="embedded | tiny | a Hugging Face id or local path")
+    p.add_argument("--adapter", help="a LoRA adapter folder (e.g. runs/sft-cpu-small/final)")
+    p.add_argument("--split", default="dev", help="train | dev | test, or a GrailQA/WebQSP question file")
+    p.add_argument("--limit", type=int, default=20, help="questions, spread evenly over the split (0: all)")
+    p.add_argument("--out", help="also write the JSON here")
+    _add_kb_flags(p, backend=False)
+    p.set_defaults(func=cmd_hint_check)
 
     p = sub.add_parser("eval", help="score an agent on a split (F1, Hits@1, EM, format, steps; by level/function)")
     p.add_argument("--model", default="embedded", help="embedded | tiny | a Hugging Face id or local path")

@@ -87,3 +87,11 @@ def test_time_budget_stops_cleanly_and_a_rerun_continues(tmp_path, capsys, monke
     assert main(args[:-2]) == 0  # no budget: resumes from update 1 and finishes the 4
     again = json.loads(capsys.readouterr().out)
     assert again["resumed_from"] == 1 and again["steps"] == 4
+
+
+def test_hint_check_cli(tmp_path, capsys):
+    out = tmp_path / "hc.json"
+    assert main(["hint-check", "--model", "tiny", "--limit", "2", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["questions"] == 2 and result["action_tokens"] > 0
+    assert abs(result["gain"] - (result["teacher_logp"] - result["student_logp"])) < 1e-9
