@@ -8,6 +8,11 @@
 # Knobs (environment): PRESET ARMS SEEDS STEPS EVAL SFT_MIN RL_MIN DEADLINE (seconds for the whole script).
 # On the lent device of the development machine the model file and wheels arrive in two pieces (.dev/p1 in an
 # earlier call, kept in /tmp/stage; .dev/p2 with this one); elsewhere that step is skipped.
+#
+# Ran once, 2026-11-27, H100 80GB (results/gpu_session_2026-11-27/): the CUDA tests passed; `bench gpu` hung in
+# its static-cache probe (now opt-in); the QLoRA SFT trained but its greedy evaluation wrote valid actions in
+# only 4% of turns (unexplained; evaluation reports now keep transcripts); one gpu-small RL update took ~1 min
+# (rollouts of 64 episodes ~40 s), so the defaults below plan a few updates per run, not 12.
 set -u
 OUT=${OUT:-/tmp/gpu-session}
 LOGS=${LOGS:-/tmp/gpu-session-logs}  # per-job logs travel inside experiment.tgz
@@ -15,9 +20,9 @@ mkdir -p "$OUT" "$LOGS"
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 PY=${PY:-python3}
 PRESET=${PRESET:-gpu-small}
-ARMS=${ARMS:-grpo,gapd,gapd-reverse-kl,grpo+sft}
+ARMS=${ARMS:-grpo,gapd,gapd-until-disagreement}
 SEEDS=${SEEDS:-0,1}
-STEPS=${STEPS:-12}
+STEPS=${STEPS:-4}
 EVAL=${EVAL:-120}
 SFT_MIN=${SFT_MIN:-1.5}
 RL_MIN=${RL_MIN:-3.5}
