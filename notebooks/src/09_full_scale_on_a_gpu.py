@@ -3,8 +3,11 @@
 #
 # The code of chapters 03–08, at a bigger budget, on one CUDA GPU: the base model in **4-bit NF4**
 # (bitsandbytes) with LoRA adapters in bf16 — QLoRA — and gradient checkpointing, so a GAPD update of
-# a 1.5B model fits a 6 GB budget (a T4 or an RTX 3060). Rollouts can come from a merged 16-bit copy
-# of the policy (`RLSettings.merged_generation`), much faster than 4-bit `generate`.
+# a 1.5B model fits a 6 GB budget (a T4 or an RTX 3060): measured on an H100, a GAPD update of the
+# Qwen2.5-1.5B shape (1 × 1,024 tokens) peaked at 2.54 GB, the 3B shape at 3.86 GB
+# (`benchmarks/results/bench_gpu.json`). Rollouts can come from a merged 16-bit copy of the policy
+# (`RLSettings.merged_generation`); at batch 8 both it and 4-bit `generate` were launch-bound there
+# (60–130 tokens/s), with no clear winner.
 #
 # In Colab: *Runtime → Change runtime type → GPU*, then run all. Without a GPU (and in CI under
 # papermill) the notebook runs the same cells on the tiny model and says that it skipped the GPU part.
