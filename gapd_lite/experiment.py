@@ -16,6 +16,7 @@ ARMS: dict[str, tuple[str, dict]] = {
     "grpo+sft": ("grpo", {"sft_weight": 0.5}),
     "gapd-reverse-kl": ("gapd", {"lam": 0.5, "divergence": "reverse_kl"}),
     "gapd-until-disagreement": ("gapd", {"lam": 0.5, "distill_tokens": "until_disagreement"}),
+    "gapd-small-lambda": ("gapd", {"lam": 0.05}),
 }
 DEFAULT_ARMS = ("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-reverse-kl")
 
