@@ -4,7 +4,13 @@
 # `gapd-lite experiment --preset cpu-small` trains every arm from the **same SFT checkpoint** with the
 # same seeds and budget, then scores each on the test split: GRPO, GAPD, and the ablations — prefix
 # matching instead of mid-anchor matching, GRPO + a plain SFT loss on the gold trajectory ("gold only as
-# supervised data"), reverse instead of forward KL. This notebook only **reads** `results/`.
+# supervised data"), reverse instead of forward KL, distillation cut at the teacher's first disagreement,
+# and a ten times smaller λ. This notebook only **reads** `results/`.
+#
+# What the committed cpu-small run shows (2 CPU cores, 10 updates × 2 questions × G = 4 per arm): GRPO
+# barely moves the SFT policy (F1 0.125 → 0.128). GRPO plus the SFT loss is the best arm (0.203). Every GAPD
+# variant at λ = 0.5 breaks the action syntax within a few updates. The curves below show the moment
+# the valid-format rate falls. The README's "Measured" section has the reasons the logs point to.
 
 # %% tags=["parameters"]
 smoke = False
