@@ -231,6 +231,13 @@ def summary_markdown(result: dict) -> str:
     return head + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows) + "\n"
 
 
+def write_json(path: str | Path, data: dict, indent: int = 2) -> None:
+    """A result as pretty JSON, its folder made if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=indent) + "\n")
+
+
 def run(what: str, args, write: bool = True) -> dict:
     model = getattr(args, "model", None) or "embedded"
     if what == "kb":
@@ -259,9 +266,7 @@ def run(what: str, args, write: bool = True) -> dict:
     else:
         raise ConfigError(f"unknown benchmark {what!r}: choose kb, rollout, step, gpu or all")
     if write and getattr(args, "out", None):
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
         if what == "all":
-            out.with_suffix(".md").write_text(summary_markdown(result))
+            Path(args.out).with_suffix(".md").write_text(summary_markdown(result))
     return result

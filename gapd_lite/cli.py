@@ -191,8 +191,8 @@ def cmd_hint_check(args) -> int:
     result = hint_check(policy, kb, questions).to_json()
     print(json.dumps(result, indent=1))
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+        from .bench import write_json
+        write_json(args.out, result, indent=1)
     return 0
 
 

@@ -62,11 +62,10 @@ def _evaluate(policy, kb, questions, label: str, out: Path, batch: int | None = 
     from .agent.rollout import RolloutConfig
     from .env.kbqa_env import EnvConfig
     from .eval import evaluate
-    from .models import MergedGenerator
+    from .models import MergedGenerator, uses_4bit
 
     cuda = policy.device.type == "cuda"
-    quantized = bool(getattr(policy.model.get_base_model(), "is_loaded_in_4bit", False))
-    model = MergedGenerator(policy).model if quantized else policy.model
+    model = MergedGenerator(policy).model if uses_4bit(policy.config, policy.device) else policy.model
     report = evaluate(model, policy.tokenizer, kb, questions,
                       RolloutConfig(greedy=True, batch_size=batch or (64 if cuda else 8), max_new_tokens=64,
                                     env=EnvConfig(max_steps=5)),
@@ -103,9 +102,11 @@ def _summary(config: ExperimentConfig, rows: dict, n_questions: int, started: fl
 
     arms = {}
     for name, runs in rows.items():
-        per_seed = {str(seed): {"overall": r["report"].overall, "by_level": r["report"].by_level,
-                                "train_seconds": r.get("train_seconds"), "updates": len(_curve(r["log"])),
-                                "curve": _curve(r["log"])} for seed, r in runs.items()}
+        per_seed = {}
+        for seed, r in runs.items():
+            curve = _curve(r["log"])
+            per_seed[str(seed)] = {"overall": r["report"].overall, "by_level": r["report"].by_level,
+                                   "train_seconds": r.get("train_seconds"), "updates": len(curve), "curve": curve}
         first = next(iter(per_seed.values()))
         times = [v["train_seconds"] for v in per_seed.values() if v["train_seconds"]]
         arms[name] = {"overall": _mean([v["overall"] for v in per_seed.values()]),
@@ -164,10 +165,10 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
             arm_eval = results / f"exp_{config.preset}_{tag}.json"
             final = Path(cfg.out_dir) / "final" / "adapter_config.json"
             if arm_eval.exists() and final.exists():
-                log = JsonlLog(Path(cfg.out_dir) / "log.jsonl")
+                log = JsonlLog(Path(cfg.out_dir) / "log.jsonl").read()
                 rows.setdefault(arm, {})[seed] = {
-                    "report": _load_report(arm_eval), "log": log.read(),
-                    "train_seconds": max((r["seconds"] for r in log.read() if "seconds" in r), default=None)}
+                    "report": _load_report(arm_eval), "log": log,
+                    "train_seconds": max((r["seconds"] for r in log if "seconds" in r), default=None)}
                 continue
             if not config.train:
                 print(f"{tag}: not trained and scored yet; left out of the table")
@@ -200,9 +201,8 @@ def markdown_table(summary: dict) -> str:
             f1 += " (" + ", ".join(f"{v['overall']['f1']:.3f}" for v in seeds.values()) + ")"
         cells = [f1] + [f"{by.get(lvl, {}).get('f1', float('nan')):.3f}" for lvl in levels]
         minutes = f"{arm['train_seconds'] / 60:.1f}" if arm.get("train_seconds") else "–"
-        updates = "/".join(str(v.get("updates", "–")) for v in seeds.values()) if seeds else "–"
-        if updates in ("0", "0/0") or not any(v.get("updates") for v in seeds.values()):
-            updates = "–"
+        trained = any(v.get("updates") for v in seeds.values())
+        updates = "/".join(str(v.get("updates", "–")) for v in seeds.values()) if trained else "–"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {o['hits@1']:.3f} | {o['valid_format']:.2f} | {updates} | {minutes} |")
     n_seeds = len(summary.get("seeds", [0]))
     seeds_note = f", RL arms: mean of {n_seeds} seeds (each seed's F1 in brackets)" if n_seeds > 1 else ""

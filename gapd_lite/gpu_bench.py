@@ -7,9 +7,8 @@ so the memory figures are those of the real `load_policy` → `rl_update_loss` c
 from __future__ import annotations
 
 import gc
-import json
-import tempfile
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import replace
@@ -188,6 +187,7 @@ def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.
 
     `partial_out`: rewrite this JSON after each shape, so a run cut short still leaves its figures.
     `tokenizer`: a tokenizer folder for the random-weight shapes (default: the embedded model's)."""
+    from .bench import write_json
     from .kb import open_kb
     from .models import ModelConfig, load_tokenizer
 
@@ -197,6 +197,7 @@ def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.
     kb = open_kb("memory")
     rows: list[dict] = []
     result = _gpu_result(rows, tokens, lora_r, gen_tokens)
+    tok = None
     with tempfile.TemporaryDirectory(prefix="gapd-gpu-") as tmp:
         for shape in shapes:
             started = time.perf_counter()
@@ -204,7 +205,7 @@ def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.
                 if shape == "embedded":
                     cfg = ModelConfig(name="embedded", lora_r=lora_r)
                 else:
-                    tok = load_tokenizer(ModelConfig(name=tokenizer or "embedded"))
+                    tok = tok or load_tokenizer(ModelConfig(name=tokenizer or "embedded"))
                     folder = save_random_qwen(shape, Path(tmp) / shape, tok)
                     cfg = ModelConfig(name=str(folder), lora_r=lora_r)
                 row = probe_model(shape, cfg, kb, tokens, gen_tokens, static_cache)
@@ -219,8 +220,7 @@ def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.
             rows.append(row)
             result = _gpu_result(rows, tokens, lora_r, gen_tokens)
             if partial_out:
-                Path(partial_out).parent.mkdir(parents=True, exist_ok=True)
-                Path(partial_out).write_text(json.dumps(result, indent=2) + "\n")
+                write_json(partial_out, result)
     return result
 
 

@@ -15,7 +15,7 @@ from ..agent.prompts import hint_message
 from ..agent.render import encode
 from ..kb.base import KB
 from .losses import selected_logp
-from .logprobs import _base
+from .logprobs import logits_at
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,10 @@ class HintCheck:
 
 
 def _action_logits(model, ids: list[int], positions: range, device) -> torch.Tensor:
-    base = _base(model)
-    hidden = base.get_decoder()(input_ids=torch.tensor([ids], device=device)).last_hidden_state[0]
-    return base.get_output_embeddings()(hidden[list(positions)]).float()
+    """Logits at `positions` of one sequence (each predicting the token after it)."""
+    x = torch.tensor([ids], device=device)
+    return logits_at(model, x, torch.ones_like(x), torch.zeros(len(positions), dtype=torch.long, device=device),
+                     torch.tensor(list(positions), device=device))
 
 
 @torch.no_grad()
