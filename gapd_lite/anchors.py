@@ -14,6 +14,12 @@ action is:
 rewritten into the student's variable names. Detours, reordered AND branches and repeated steps
 fall out of matching by *sets* rather than by position. `PrefixMatcher` (step index t ↦ gold action
 t) is the ablation baseline behind the same interface.
+
+Exploration (`align_trajectory(..., explore=True)`, the default): the gold agent whose dialogues are the
+SFT data looks at a topic entity's relations before its first hop from it (`explore_first`). So a hop
+from a topic entity the student has not yet explored is aligned as `get_relations(entity)`, and the prefix
+matcher indexes the explored gold sequence; otherwise the teacher would tell a warm-started student to skip
+the very step SFT taught it.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from typing import Protocol, Sequence
 from .env.actions import Action, Var
 from .env.kbqa_env import StepRecord
 from .kb.terms import Term
-from .logic.to_actions import GoldStep
+from .logic.to_actions import GoldStep, explore_first
 
 
 @dataclass(frozen=True)
@@ -99,12 +105,36 @@ class PrefixMatcher:
         index = min(step, len(gold) - 1)
         return Alignment(step, index, gold[index].action, {})
 
+    def align_explored(self, gold: Sequence[GoldStep], step: int) -> Alignment:
+        """Step t ↦ action t of the gold sequence with its exploration steps (what the SFT dialogues show)."""
+        actions = explore_first([g.action for g in gold])
+        index = min(step, len(actions) - 1)
+        return Alignment(step, index, actions[index], {})
+
 
 def student_states(history: Sequence[StepRecord], step: int) -> tuple[frozenset[Term], ...]:
     """The student's bound sets before `step` (its anchor)."""
     return history[step - 1].states if step > 0 else ()
 
 
-def align_trajectory(matcher: Matcher, gold: Sequence[GoldStep], history: Sequence[StepRecord]) -> list[Alignment]:
-    """One alignment per student step."""
-    return [matcher.align(gold, student_states(history, t), t) for t in range(len(history))]
+def explored_entities(history: Sequence[StepRecord], step: int) -> frozenset[str]:
+    """Topic entities whose relations the student looked at (a valid get_relations) before `step`."""
+    return frozenset(r.action.args[0] for r in history[:step]
+                     if r.valid and r.action.name == "get_relations" and isinstance(r.action.args[0], str))
+
+
+def explore_before_hop(al: Alignment, explored: frozenset[str]) -> Alignment:
+    """A hop from a topic entity the student has not explored becomes `get_relations(entity)`, as the gold agent does."""
+    src = al.action.args[0] if al.action.args else None
+    if al.action.name == "get_neighbors" and isinstance(src, str) and src not in explored:
+        return Alignment(al.step, al.gold_index, Action("get_relations", (src,)), al.covered)
+    return al
+
+
+def align_trajectory(matcher: Matcher, gold: Sequence[GoldStep], history: Sequence[StepRecord],
+                     explore: bool = True) -> list[Alignment]:
+    """One alignment per student step (`explore`: the gold agent's get_relations before a first hop count, see above)."""
+    if explore and isinstance(matcher, PrefixMatcher):
+        return [matcher.align_explored(gold, t) for t in range(len(history))]
+    out = [matcher.align(gold, student_states(history, t), t) for t in range(len(history))]
+    return [explore_before_hop(al, explored_entities(history, al.step)) for al in out] if explore else out

@@ -125,7 +125,8 @@ def cmd_train(args) -> int:
         result = train_sft(preset(args.preset, **overrides), kb=_open(args, "memory"), progress=not args.quiet)
     else:
         rl = {k: v for k, v in {"lam": args.lam, "divergence": args.divergence, "matcher": args.matcher,
-                                "lam_schedule": args.lam_schedule, "distill_tokens": args.distill_tokens}.items()
+                                "lam_schedule": args.lam_schedule, "distill_tokens": args.distill_tokens,
+                                "explore": args.explore}.items()
               if v is not None}
         result = train_rl(rl_preset(args.preset, args.method, rl=rl, **overrides), kb=_open(args, "memory"),
                           progress=not args.quiet)
@@ -256,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--distill-tokens", choices=("all", "until_disagreement"),
                    help="GAPD: distil every action token, or each action up to the teacher's first other choice")
     p.add_argument("--matcher", choices=("mid_anchor", "prefix"))
+    p.add_argument("--no-explore", dest="explore", action="store_const", const=False, default=None,
+                   help="GAPD: align with the bare gold program, without the get_relations the SFT dialogues put before a first hop")
     p.add_argument("--questions", metavar="FILE", help="train on a GrailQA/WebQSP question file instead of the bundled train split")
     p.add_argument("--quiet", action="store_true")
     _add_kb_flags(p, backend=False)

@@ -19,6 +19,17 @@ ARMS: dict[str, tuple[str, dict]] = {
     "gapd-small-lambda": ("gapd", {"lam": 0.05}),
 }
 DEFAULT_ARMS = ("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-reverse-kl")
+NO_EXPLORE = "-no-explore"  # suffix: the same GAPD arm aligned with the bare gold program (RLSettings.explore=False)
+
+
+def arm_settings(arm: str) -> tuple[str, dict]:
+    """(method, RL overrides) of an arm; `<gapd arm>-no-explore` is that arm without the gold exploration steps."""
+    if arm.endswith(NO_EXPLORE) and ARMS.get(arm[: -len(NO_EXPLORE)], ("",))[0] == "gapd":
+        method, over = ARMS[arm[: -len(NO_EXPLORE)]]
+        return method, {**over, "explore": False}
+    if arm not in ARMS:
+        raise ConfigError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)} (a GAPD arm may end in {NO_EXPLORE})")
+    return ARMS[arm]
 
 
 @dataclass(frozen=True)
@@ -37,9 +48,8 @@ class ExperimentConfig:
     train: bool = True  # False: only collect the arms already trained and scored (others are left out)
 
     def __post_init__(self) -> None:
-        unknown = [a for a in self.arms if a not in ARMS]
-        if unknown:
-            raise ConfigError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+        for arm in self.arms:
+            arm_settings(arm)
         if self.seeds is not None and (not self.seeds or len(set(self.seeds)) != len(self.seeds)):
             raise ConfigError(f"seeds={self.seeds!r}: give one or more different seeds, e.g. (0, 1)")
         if self.eval_batch is not None and self.eval_batch < 1:
@@ -157,7 +167,7 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     rows["sft (warm start)"] = {config.seed: {"report": report, "log": []}}
     for arm in config.arms:
         for seed in config.rl_seeds:
-            method, rl_over = ARMS[arm]
+            method, rl_over = arm_settings(arm)
             tag = run_tag(arm, seed)
             cfg = rl_preset(config.preset, method, out_dir=f"runs/exp-{config.preset}-{tag}", seed=seed,
                             max_steps=config.steps, init_adapter=str(warm_final), rl=rl_over,

@@ -90,9 +90,42 @@ def test_on_a_real_episode(tiny_kbs):
                  "<action>get_neighbors(#0, ^location.location.containedby)</action>",
                  "<action>filter_class(#2, location.citytown)</action>"]:
         env.step(text)
-    got = [str(a.action) for a in align_trajectory(M, gold, env.history)]
-    assert got == ["get_neighbors(m.0euro, ^location.country.currency_used)",
-                   "get_neighbors(m.0euro, ^location.country.currency_used)",
-                   "get_neighbors(#0, ^location.location.containedby)",
-                   "get_neighbors(#0, ^location.location.containedby)",
-                   "answer(#2)"]  # #2 already equals the class-filtered gold answer set
+    bare = [str(a.action) for a in align_trajectory(M, gold, env.history, explore=False)]
+    assert bare == ["get_neighbors(m.0euro, ^location.country.currency_used)",
+                    "get_neighbors(m.0euro, ^location.country.currency_used)",
+                    "get_neighbors(#0, ^location.location.containedby)",
+                    "get_neighbors(#0, ^location.location.containedby)",
+                    "answer(#2)"]  # #2 already equals the class-filtered gold answer set
+    # as the gold agent of the SFT data does, the topic entity's relations come first; once seen, the hop follows
+    explored = [str(a.action) for a in align_trajectory(M, gold, env.history)]
+    assert explored == ["get_relations(m.0euro)"] + bare[1:]
+
+
+def test_exploration_matches_the_sft_gold_agent(tiny_kbs):
+    """On the gold agent's own episode (SFT data), each step is aligned with the action it took; without exploration the first step (get_relations) would be told to hop instead."""
+    from gapd_lite.agent.gold import gold_episode
+    from gapd_lite.data import Question
+
+    kb = tiny_kbs["memory"]
+    form = "(AND location.citytown (JOIN location.location.containedby (JOIN location.country.currency_used m.0euro)))"
+    q = Question("q1", "Which cities are in euro countries?", form)
+    turns, env = gold_episode(q, kb)
+    gold = gold_steps(to_actions(parse(form)), kb)
+    taken = [str(r.action) for r in env.history]
+    assert taken[0] == "get_relations(m.0euro)"
+    assert [str(a.action) for a in align_trajectory(PrefixMatcher(), gold, env.history)] == taken
+    # mid-anchor agrees step by step, except that #1 already holds the answer set here (the class filter keeps all)
+    assert [str(a.action) for a in align_trajectory(M, gold, env.history)] == taken[:3] + ["answer(#1)", "answer(#2)"]
+    assert str(align_trajectory(M, gold, env.history, explore=False)[0].action).startswith("get_neighbors(m.0euro")
+
+
+def test_exploring_another_entity_is_still_a_detour():
+    """A get_relations on some other node does not count as exploring the gold hop's source."""
+    from gapd_lite.anchors import explore_before_hop, Alignment
+
+    al = M.align(GOLD, [], 0)
+    assert str(explore_before_hop(al, frozenset({"m.zzz"})).action) == "get_relations(m.a)"
+    assert str(explore_before_hop(al, frozenset({"m.a"})).action) == "get_neighbors(m.a, x.y.r1)"
+    later = M.align(GOLD, [S("1", "2", "3")], 1)  # a hop from a variable needs no exploration
+    assert str(explore_before_hop(later, frozenset()).action) == "get_neighbors(#0, x.y.r2)"
+    assert isinstance(later, Alignment)

@@ -6,13 +6,13 @@ environment can solve every bundled question.
 from __future__ import annotations
 
 from ..data import Question
-from ..env.actions import Action, Var
+from ..env.actions import Action
 from ..errors import EndpointError
 from ..env.kbqa_env import EnvConfig, KBQAEnv
 from ..kb.base import KB
 from ..kb.terms import Literal
 from ..logic.sexpr import entities as sexpr_entities, parse
-from ..logic.to_actions import to_actions
+from ..logic.to_actions import explore_first, to_actions
 from .prompts import Task, Turn, format_turn
 
 
@@ -50,19 +50,6 @@ def thought_for(action: Action) -> str:
         "time_filter": lambda: f"I keep those valid in {a[2]}.",
         "answer": lambda: f"{a[0]} answers the question.",
     }[action.name]()
-
-
-def explore_first(actions: list[Action]) -> list[Action]:
-    """Before the first hop from each topic entity, look at its relations (as an agent must: the relation
-    it then follows is copied from that observation rather than recalled)."""
-    out, seen = [], set()
-    for action in actions:
-        src = action.args[0] if action.args else None
-        if action.name == "get_neighbors" and isinstance(src, str) and src not in seen:
-            out.append(Action("get_relations", (src,)))
-            seen.add(src)
-        out.append(action)
-    return out
 
 
 def gold_episode(question: Question, kb: KB, config: EnvConfig | None = None,

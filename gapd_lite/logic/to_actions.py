@@ -82,6 +82,19 @@ def to_actions(expr: SetExpr | str) -> list[Action]:
     return compiler.actions
 
 
+def explore_first(actions: list[Action]) -> list[Action]:
+    """Before the first hop from each topic entity, look at its relations (as an agent must: the relation
+    it then follows is copied from that observation rather than recalled)."""
+    out, seen = [], set()
+    for action in actions:
+        src = action.args[0] if action.args else None
+        if action.name == "get_neighbors" and isinstance(src, str) and src not in seen:
+            out.append(Action("get_relations", (src,)))
+            seen.add(src)
+        out.append(action)
+    return out
+
+
 @dataclass(frozen=True)
 class GoldStep:
     """One gold action, the variable it binds (None for answer) and the entity set it produces."""

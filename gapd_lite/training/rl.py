@@ -45,6 +45,7 @@ class RLSettings:
     distill_tokens: str = "all"  # all | until_disagreement (each action's tokens up to the teacher's first other choice)
     jsd_beta: float = 0.5
     matcher: str = "mid_anchor"  # mid_anchor | prefix
+    explore: bool = True  # the gold program looks at a topic entity's relations before its first hop, as the SFT data does
     jaccard: float = 1.0  # < 1: a gold state is covered by a student set with Jaccard ≥ this
     epsilon: float = 0.2
     kl_beta: float = 0.0
@@ -202,7 +203,7 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
             if not _distilled(traj, batch.gold_for(b, settings.group_size)):
                 continue
             tm = time.perf_counter()
-            alignments = align_trajectory(matcher, batch.gold_for(b, settings.group_size), traj.steps)
+            alignments = align_trajectory(matcher, batch.gold_for(b, settings.group_size), traj.steps, settings.explore)
             match_s += time.perf_counter() - tm
             r = traj.rendered
             for t, (al, span) in enumerate(zip(alignments, r.action_spans)):
