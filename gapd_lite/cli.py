@@ -314,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=3, help="repetitions per form (best kept)")
     p.add_argument("--no-share-prefix", action="store_true",
                    help="`bench rollout`: prefill the shared system prompt per episode (the old way), for comparison")
+    p.add_argument("--no-ragged-prefill", action="store_true",
+                   help="`bench rollout`: prefill a turn's observations as one padded batch (the old way), for comparison")
     p.add_argument("--gen-tokens", type=int, default=128, help="`bench gpu`: new tokens per generation probe")
     p.add_argument("--shapes", help="`bench gpu`: comma-separated subset of embedded,qwen2.5-0.5b,qwen2.5-1.5b,qwen2.5-3b")
     p.add_argument("--tokenizer", help="`bench gpu`: tokenizer folder for the random-weight shapes (default: the embedded one)")

@@ -407,3 +407,19 @@ def chat_ids(tokenizer: Any, messages: list[dict[str, str]], add_generation_prom
     if out and isinstance(out[0], list):
         out = out[0]
     return [int(t) for t in out]
+
+
+def decoder_call(decoder: Any, **kwargs: Any) -> Any:
+    """Call a decoder with a KV cache (`cache=`) under whichever keyword this transformers version uses."""
+    import inspect
+
+    cache = kwargs.pop("cache", None)
+    if cache is not None:
+        key = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
+        kwargs[key] = cache
+    return decoder(**kwargs)
+
+
+def output_cache(out: Any) -> Any:
+    """The KV cache a forward returned (`cache` in newer transformers, `past_key_values` before)."""
+    return getattr(out, "cache", None) or out.past_key_values

@@ -38,6 +38,7 @@ class RolloutConfig:
     seed: int = 0
     env: EnvConfig = field(default_factory=EnvConfig)
     share_prefix: bool = True  # prefill the prompt prefix every episode shares (system prompt) once, not per episode
+    ragged_prefill: bool = True  # prefill each episode's new tokens on its own (no pads), then decode the batch together
 
     def __post_init__(self) -> None:
         require_positive(self, "group_size", "batch_size", "max_new_tokens", "max_context")
@@ -137,6 +138,10 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     device = next(model.parameters()).device
     states = states or [None] * len(contexts)
+    if config.ragged_prefill and len(contexts) > 1:
+        # observations differ in length (a relation list vs. one entity): padding them to the longest would
+        # prefill pads; instead each episode prefills alone, and only its last token enters the batch
+        states = [extend_state(model, s, c[s.length if s is not None else 0:-1]) for s, c in zip(states, contexts)]
     cached = [s.length if s is not None else 0 for s in states]
     fresh = [c[n:] for c, n in zip(contexts, cached)]
     width_c, width_n = max(cached), max(len(f) for f in fresh)
@@ -179,11 +184,25 @@ def shared_prefix_len(sequences: list[list[int]]) -> int:
 
 
 @torch.no_grad()
+def extend_state(model, state: KVState | None, ids: list[int]) -> KVState | None:
+    """One episode's cache after prefilling `ids` on top of `state` (batch 1: no padding, positions follow on)."""
+    from transformers import DynamicCache
+
+    from ..models import decoder_call, output_cache
+
+    if not ids:
+        return state
+    device = next(model.parameters()).device
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    cache = DynamicCache(ddp_cache_data=state.layers) if state is not None and state.length else None
+    out = decoder_call(base.get_decoder(), input_ids=torch.tensor([ids], device=device), cache=cache, use_cache=True)
+    layers = [(layer.keys, layer.values) for layer in output_cache(out).layers]
+    return KVState(layers, (state.length if state is not None else 0) + len(ids))
+
+
 def prefix_state(model, ids: list[int]) -> KVState:
     """The KV cache of a prompt prefix, computed once and handed to every episode as its starting cache."""
-    device = next(model.parameters()).device
-    out = model(input_ids=torch.tensor([ids], device=device), use_cache=True)
-    return KVState([(layer.keys, layer.values) for layer in out.past_key_values.layers], len(ids))
+    return extend_state(model, None, ids)
 
 
 def rollout(model, tokenizer, kb: KB, questions: list[Question], config: RolloutConfig = RolloutConfig(),

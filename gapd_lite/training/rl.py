@@ -10,7 +10,6 @@ One update (`rl_update_loss`):
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ from ..errors import ConfigError, EndpointError
 from ..kb.base import KB
 from ..logic.sexpr import parse
 from ..logic.to_actions import GoldStep, gold_steps, to_actions
+from ..models import decoder_call, output_cache
 from .losses import distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp, until_first_disagreement
 from .logprobs import _base, pad_batch
 from .rewards import f1, reward
@@ -141,19 +141,6 @@ def _rc(settings: RLSettings):
     return RewardConfig(format_bonus=settings.format_bonus)
 
 
-def _decoder_call(decoder, **kwargs):
-    """Call the decoder with a KV cache under whichever keyword this transformers version uses."""
-    cache = kwargs.pop("cache", None)
-    if cache is not None:
-        key = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
-        kwargs[key] = cache
-    return decoder(**kwargs)
-
-
-def _out_cache(out):
-    return getattr(out, "cache", None) or out.past_key_values
-
-
 def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_examples=None,
                    weights: tuple[float, float] = (1.0, 1.0)) -> tuple[torch.Tensor, dict]:
     """The loss of one GRPO (λ = 0) or GAPD update on a batch of trajectories, with timing stats.
@@ -172,7 +159,7 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
     decoder, head = base.get_decoder(), base.get_output_embeddings()
     t0 = time.perf_counter()
     need_cache = lam > 0 and settings.teacher_cache
-    out = _decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=need_cache)
+    out = decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=need_cache)
     hidden = out.last_hidden_state
     nxt = torch.zeros_like(mask)
     nxt[:, :-1] = mask[:, 1:]
@@ -192,12 +179,12 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
     if lam > 0:
         matcher_cls = MATCHERS[settings.matcher]
         matcher = matcher_cls(settings.jaccard) if matcher_cls is MidAnchorMatcher else matcher_cls()
-        cache = _out_cache(out) if need_cache else None
+        cache = output_cache(out) if need_cache else None
         rebuild = need_cache and cache is None  # gradient checkpointing keeps no KV cache in training mode
         if rebuild:
             model.eval()  # so one no-grad pass builds the prefix cache, and the teacher may continue from it
             with torch.no_grad():
-                cache = _out_cache(_decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=True))
+                cache = output_cache(decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=True))
         student_parts, teacher_parts, keep_parts = [], [], []
         for b, traj in enumerate(trajs):
             if not _distilled(traj, batch.gold_for(b, settings.group_size)):
@@ -218,12 +205,12 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
                         prefix = DynamicCache(ddp_cache_data=[(layer.keys[b:b + 1, :, :prefix_end].detach(),
                                                                layer.values[b:b + 1, :, :prefix_end].detach())
                                                               for layer in cache.layers])
-                        t_out = _decoder_call(decoder, input_ids=torch.cat([hint, seg]).unsqueeze(0), cache=prefix, use_cache=True)
+                        t_out = decoder_call(decoder, input_ids=torch.cat([hint, seg]).unsqueeze(0), cache=prefix, use_cache=True)
                         t_hidden = t_out.last_hidden_state[0]
                         offset = len(hint) - prefix_end
                     else:
                         full = torch.cat([ids[b, :prefix_end], hint, seg]).unsqueeze(0)
-                        t_hidden = _decoder_call(decoder, input_ids=full, use_cache=False).last_hidden_state[0]
+                        t_hidden = decoder_call(decoder, input_ids=full, use_cache=False).last_hidden_state[0]
                         offset = len(hint)
                     positions = torch.arange(a0 - 1, a1 - 1, device=device)
                     teacher_parts.append(head(t_hidden[positions + offset]).float())
