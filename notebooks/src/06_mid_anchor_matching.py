@@ -40,6 +40,12 @@ for g in gold:
 # ## A student that detours and takes the branches in the other order
 # We script a plausible student: it looks at relations first (binds nothing), does the **second**
 # branch before the first, and repeats a step.
+#
+# Looking at relations first is what the gold agent of the SFT data does too (`explore_first`: a
+# `get_relations` before the first hop from each topic entity). So `align_trajectory` (with `explore=True`,
+# the default) aligns a hop from a topic entity the student has not explored yet as `get_relations(entity)`.
+# Without that rule the teacher would tell every warm-started student, at its very first step, to skip the
+# step SFT taught it — compare the first line of the two alignments below.
 
 # %%
 task = task_for(q, kb)
@@ -62,10 +68,13 @@ for text in student:
     env.step(text)
 for t, (record, al) in enumerate(zip(env.history, align_trajectory(MidAnchorMatcher(), gold, env.history))):
     print(f"step {t}: student {str(record.action):<58} | aligned gold: {al.action}   covered {al.covered}")
+bare = align_trajectory(MidAnchorMatcher(), gold, env.history, explore=False)
+print(f"without the exploration rule, step 0 would be aligned with: {bare[0].action}")
 
 # %% [markdown]
 # ## The prefix ablation
-# Aligning by step index instead ignores where the student actually is: after the detour every hint is off by one.
+# Aligning by step index (over the gold sequence with its exploration steps) ignores where the student
+# actually is: after the swapped branches and the repeated step, the hints no longer fit the student's state.
 
 # %%
 for t, al in enumerate(align_trajectory(PrefixMatcher(), gold, env.history)):
