@@ -118,7 +118,7 @@ def cmd_train(args) -> int:
 
     overrides = {"out_dir": args.out, "max_steps": args.steps, "max_questions": args.max_questions,
                  "init_adapter": args.init_adapter, "seed": args.seed, "split": args.questions,
-                 "max_minutes": args.max_minutes}
+                 "max_minutes": args.max_minutes, "lr": args.lr}
     if args.model:
         overrides["model"] = ModelConfig(name=args.model)
     if args.method == "sft":
@@ -251,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-adapter", help="start from a saved adapter folder")
     p.add_argument("--seed", type=int)
     p.add_argument("--max-minutes", type=float, help="wall-clock budget: stop cleanly (checkpoint + adapter) once spent")
+    p.add_argument("--lr", type=float, help="override the preset's peak learning rate")
     p.add_argument("--lam", type=float, help="GAPD: distillation weight λ (default 0.5)")
     p.add_argument("--lam-schedule", choices=("constant", "linear_decay", "warmup"))
     p.add_argument("--divergence", choices=("forward_kl", "reverse_kl", "jsd"))

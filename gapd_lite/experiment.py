@@ -17,6 +17,7 @@ ARMS: dict[str, tuple[str, dict]] = {
     "gapd-reverse-kl": ("gapd", {"lam": 0.5, "divergence": "reverse_kl"}),
     "gapd-until-disagreement": ("gapd", {"lam": 0.5, "distill_tokens": "until_disagreement"}),
     "gapd-small-lambda": ("gapd", {"lam": 0.05}),
+    "gapd+sft": ("gapd", {"lam": 0.5, "sft_weight": 0.5}),  # GAPD on top of the best baseline's SFT anchor
 }
 DEFAULT_ARMS = ("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-reverse-kl")
 NO_EXPLORE = "-no-explore"  # suffix: the same GAPD arm aligned with the bare gold program (RLSettings.explore=False)

@@ -56,6 +56,8 @@ def test_unknown_split_and_model(capsys, tmp_path):
     (["train", "--preset", "huge"], "unknown preset"),
     (["train", "--method", "gapd", "--preset", "smoke", "--lam", "-1"], "lam"),
     (["train", "--method", "sft", "--preset", "smoke", "--steps", "0"], "max_steps=0"),
+    (["train", "--method", "sft", "--preset", "smoke", "--lr", "3"], "lr=3.0"),
+    (["experiment", "--arms", "grpo-no-explore"], "unknown arm"),
     (["bench", "kb", "--limit", "0"], "--limit and --repeat"),
     (["experiment", "--arms", "grpo,magic"], "unknown arm"),
     (["query", "(JOIN (R location.country.capital) m.0fr)", "--backend", "http"], "needs --kb-endpoint"),
