@@ -1,8 +1,8 @@
 #!/bin/bash
-# Evening of 2026-11-27, after cpu_jobs_6.sh: GAPD on top of the SFT anchor (does the dense guidance add to grpo+sft?).
+# Evening of 2026-11-27, after cpu_jobs_6.sh: the rollout benchmark with a static (preallocated) KV cache.
 cd "$(dirname "$0")/.." && source .venv/bin/activate
 while pgrep -f "cpu_jobs_[456].sh" > /dev/null; do sleep 20; done
 set -x
 date
-gapd-lite experiment --preset cpu-small --arms grpo,grpo+sft,gapd,gapd+sft,gapd-prefix,gapd-reverse-kl,gapd-no-explore,gapd-reverse-kl-no-explore,gapd-until-disagreement-no-explore,gapd-small-lambda-no-explore --steps 10 --eval-limit 40
+gapd-lite bench rollout --adapter runs/sft-cpu-small/final --static-cache --out benchmarks/results/bench_rollout_sft_static_cache.json
 date

@@ -39,6 +39,7 @@ class RolloutConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     share_prefix: bool = True  # prefill the prompt prefix every episode shares (system prompt) once, not per episode
     ragged_prefill: bool = True  # prefill each episode's new tokens on its own (no pads), then decode the batch together
+    static_cache: bool = False  # decode into a preallocated KV cache (no copy of the whole cache per token)
 
     def __post_init__(self) -> None:
         require_positive(self, "group_size", "batch_size", "max_new_tokens", "max_context")
@@ -107,12 +108,8 @@ class KVState:
     length: int
 
 
-def _batch_cache(states: list[KVState | None], width: int):
-    """Left-pad every episode's cache to `width` positions and stack them (None when nothing is cached)."""
-    from transformers import DynamicCache
-
-    if width == 0:
-        return None
+def _batch_layers(states: list[KVState | None], width: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Left-pad every episode's cache to `width` positions and stack them, layer by layer."""
     ref = next(s for s in states if s is not None)
     layers = []
     for i, (k0, v0) in enumerate(ref.layers):
@@ -123,7 +120,22 @@ def _batch_cache(states: list[KVState | None], width: int):
                 keys[r, :, width - s.length:] = s.layers[i][0][0]
                 values[r, :, width - s.length:] = s.layers[i][1][0]
         layers.append((keys, values))
-    return DynamicCache(ddp_cache_data=layers)
+    return layers
+
+
+def _batch_cache(model, states: list[KVState | None], width: int, capacity: int, static: bool):
+    """The batch's starting cache: a DynamicCache (grows by concatenation each step), or with `static` a
+    preallocated StaticCache of `capacity` positions that decoding writes into in place (None: nothing cached)."""
+    from transformers import DynamicCache, StaticCache
+
+    layers = _batch_layers(states, width) if width else None
+    if not static:
+        return DynamicCache(ddp_cache_data=layers) if layers else None
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    cache = StaticCache(config=base.config, max_cache_len=capacity)
+    for layer, (keys, values) in zip(cache.layers, layers or []):
+        layer.update(keys, values)
+    return cache
 
 
 @torch.no_grad()
@@ -151,9 +163,11 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
     stops = stop_token_ids(tokenizer)
     kwargs = dict(do_sample=False) if config.greedy else dict(do_sample=True, temperature=config.temperature,
                                                               top_p=config.top_p, top_k=0)
-    cache = _batch_cache(states, width_c)
+    cache = _batch_cache(model, states, width_c, width_c + width_n + config.max_new_tokens, config.static_cache)
     if cache is not None:
         kwargs["past_key_values"] = cache
+    if config.static_cache:
+        kwargs["disable_compile"] = True  # generate would otherwise torch.compile the forward on a GPU (minutes)
     out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=config.max_new_tokens,
                          eos_token_id=stops, pad_token_id=pad, stopping_criteria=_stop_criteria(tokenizer),
                          return_dict_in_generate=True, use_cache=True, **kwargs)
