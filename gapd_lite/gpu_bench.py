@@ -120,7 +120,9 @@ def generation_probe(model, tokenizer, batch_size: int = 8, new_tokens: int = 12
     kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
                   attention_mask=torch.ones_like(ids), pad_token_id=tokenizer.pad_token_id or 0)
     if cache_implementation:
-        kwargs["cache_implementation"] = cache_implementation
+        # with a static cache transformers would torch.compile the forward on CUDA first (minutes: the probe
+        # that "hung" in the first H100 session); the cache alone is what is measured here
+        kwargs.update(cache_implementation=cache_implementation, disable_compile=True)
     model.eval()
     with torch.no_grad():
         model.generate(ids[:, :16], **{**kwargs, "max_new_tokens": 4, "min_new_tokens": 4,
