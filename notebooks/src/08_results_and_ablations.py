@@ -7,10 +7,15 @@
 # supervised data"), reverse instead of forward KL, distillation cut at the teacher's first disagreement,
 # and a ten times smaller λ. This notebook only **reads** `results/`.
 #
-# What the committed cpu-small run shows (2 CPU cores, 10 updates × 2 questions × G = 4 per arm): GRPO
-# barely moves the SFT policy (F1 0.125 → 0.128). GRPO plus the SFT loss is the best arm (0.203). Every GAPD
-# variant at λ = 0.5 breaks the action syntax within a few updates. The curves below show the moment
-# the valid-format rate falls. The README's "Measured" section has the reasons the logs point to.
+# What the committed cpu-small run shows (2 CPU cores, 10 updates × 2 questions × G = 4 per arm, 40 test
+# questions): GRPO barely moves the SFT policy (F1 0.125 → 0.128). GAPD with mid-anchor matching ties it
+# (0.128), with reverse KL too (0.125). GRPO plus the SFT loss and GAPD with *prefix* matching are the best arms
+# (0.203) — and they solve exactly the same three extra questions: with the gold agent's exploration steps, the
+# prefix teacher's hint at step t is the gold dialogue's step t, so it pulls towards the same dialogue the SFT
+# loss imitates. The `-no-explore` rows are the earlier GAPD runs whose gold program lacked the gold agent's
+# `get_relations` steps (notebook 06): their teacher contradicted the student's first step in nearly every
+# rollout, and the action syntax broke within 4 updates — the curves show the valid-format rate falling.
+# 40 questions resolve differences of one question (0.025); one seed. The README's "Measured" section has more.
 
 # %% tags=["parameters"]
 smoke = False
