@@ -12,7 +12,7 @@ gapd-lite bench rollout --out benchmarks/results/bench_rollout.json
 date
 gapd-lite bench rollout --static-cache --out benchmarks/results/bench_rollout_static_cache.json
 date
-gapd-lite train --method sft --preset cpu-small --lr 1e-3 --steps 80 --max-minutes 29 --out runs/sft-cpu-small-lr1e-3 --quiet
+gapd-lite train --method sft --preset cpu-small --lr 1e-3 --steps 64 --max-minutes 29 --out runs/sft-cpu-small-lr1e-3 --quiet
 date
 gapd-lite eval --adapter runs/sft-cpu-small-lr1e-3/final --split test --limit 40 --max-steps 5 --max-new-tokens 64 \
     --label "sft lr 1e-3" --out results/eval_sft_cpu_small_lr1e-3_test.json --quiet
