@@ -143,16 +143,22 @@ def test_shared_prompt_prefix_is_prefilled_once_and_changes_nothing(tiny, bundle
     assert shared_prefix_len([[1, 2, 3], [1, 2, 3]]) == 2 and shared_prefix_len([[1, 2], [3]]) == 0
 
 
-def test_ragged_prefill_changes_nothing(tiny, bundled_kb, dev):
+def test_ragged_prefill_changes_nothing(tiny, bundled_kb, dev, monkeypatch):
     """Prefilling each episode's observation alone (no pads) gives the same greedy episodes as one padded prefill,
     and the cache it builds holds exactly the context so far."""
+    from gapd_lite.agent import rollout as rollout_module
     from gapd_lite.agent.rollout import extend_state
 
+    calls = []
+    monkeypatch.setattr(rollout_module, "extend_state", lambda *a: calls.append(1) or extend_state(*a))
     cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_steps=3))
-    ragged = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, **cfg), progress=False)
+    ragged = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, ragged_min_pad=0, **cfg),
+                     progress=False)
     padded = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, ragged_prefill=False, **cfg),
                      progress=False)
     assert [t.rendered.ids for t in ragged] == [t.rendered.ids for t in padded]
+    n_prefix = 1  # the shared system prompt
+    assert len(calls) > n_prefix * 2  # the ragged path ran (the padded run only prefilled its shared prefix)
     assert max(len(t.steps) for t in ragged) >= 2  # observations were prefilled, not only the first prompt
     ids = ragged[0].rendered.ids[:40]
     state = extend_state(tiny.model, extend_state(tiny.model, None, ids[:25]), ids[25:])
