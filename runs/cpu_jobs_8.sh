@@ -3,7 +3,7 @@
 # applies only where padding would waste > 32 tokens per episode (the zero-shot run in cpu_jobs_7.sh was slower
 # batched with ragged prefill everywhere: 23.1 s vs 18.6-19.6 s before).
 cd "$(dirname "$0")/.." && source .venv/bin/activate
-while pgrep -f "cpu_jobs_7.sh" > /dev/null; do sleep 10; done
+while pgrep -f "cpu_jobs_7.sh|pytest" > /dev/null; do sleep 10; done
 set -x
 date
 gapd-lite bench rollout --out benchmarks/results/bench_rollout.json
