@@ -152,7 +152,7 @@ def test_ragged_prefill_changes_nothing(tiny, bundled_kb, dev, monkeypatch):
     calls = []
     monkeypatch.setattr(rollout_module, "extend_state", lambda *a: calls.append(1) or extend_state(*a))
     cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_steps=3))
-    ragged = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, ragged_min_pad=0, **cfg),
+    ragged = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, **cfg),
                      progress=False)
     padded = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, ragged_prefill=False, **cfg),
                      progress=False)
