@@ -102,12 +102,11 @@ class PrefixMatcher:
     """Ablation: step t is aligned with gold action t, whatever the student actually holds."""
 
     def align(self, gold: Sequence[GoldStep], states: Sequence[frozenset[Term]], step: int) -> Alignment:
-        index = min(step, len(gold) - 1)
-        return Alignment(step, index, gold[index].action, {})
+        return self.align_actions([g.action for g in gold], step)
 
-    def align_explored(self, gold: Sequence[GoldStep], step: int) -> Alignment:
-        """Step t ↦ action t of the gold sequence with its exploration steps (what the SFT dialogues show)."""
-        actions = explore_first([g.action for g in gold])
+    @staticmethod
+    def align_actions(actions: Sequence[Action], step: int) -> Alignment:
+        """Step t ↦ action t of a gold action sequence (the last one once the student has taken more steps)."""
         index = min(step, len(actions) - 1)
         return Alignment(step, index, actions[index], {})
 
@@ -134,7 +133,8 @@ def explore_before_hop(al: Alignment, explored: frozenset[str]) -> Alignment:
 def align_trajectory(matcher: Matcher, gold: Sequence[GoldStep], history: Sequence[StepRecord],
                      explore: bool = True) -> list[Alignment]:
     """One alignment per student step (`explore`: the gold agent's get_relations before a first hop count, see above)."""
-    if explore and isinstance(matcher, PrefixMatcher):
-        return [matcher.align_explored(gold, t) for t in range(len(history))]
+    if explore and isinstance(matcher, PrefixMatcher):  # index the gold sequence with its exploration steps
+        actions = explore_first([g.action for g in gold])
+        return [matcher.align_actions(actions, t) for t in range(len(history))]
     out = [matcher.align(gold, student_states(history, t), t) for t in range(len(history))]
     return [explore_before_hop(al, explored_entities(history, al.step)) for al in out] if explore else out

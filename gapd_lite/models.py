@@ -409,6 +409,11 @@ def chat_ids(tokenizer: Any, messages: list[dict[str, str]], add_generation_prom
     return [int(t) for t in out]
 
 
+def base_model(model: Any) -> Any:
+    """The underlying causal LM (unwrapping peft), whose decoder and LM head are called separately."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def decoder_call(decoder: Any, **kwargs: Any) -> Any:
     """Call a decoder with a KV cache (`cache=`) under whichever keyword this transformers version uses."""
     import inspect

@@ -157,8 +157,7 @@ def test_ragged_prefill_changes_nothing(tiny, bundled_kb, dev, monkeypatch):
     padded = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, ragged_prefill=False, **cfg),
                      progress=False)
     assert [t.rendered.ids for t in ragged] == [t.rendered.ids for t in padded]
-    n_prefix = 1  # the shared system prompt
-    assert len(calls) > n_prefix * 2  # the ragged path ran (the padded run only prefilled its shared prefix)
+    assert len(calls) > 2  # the ragged path ran (each run's shared system prompt is one call)
     assert max(len(t.steps) for t in ragged) >= 2  # observations were prefilled, not only the first prompt
     ids = ragged[0].rendered.ids[:40]
     state = extend_state(tiny.model, extend_state(tiny.model, None, ids[:25]), ids[25:])

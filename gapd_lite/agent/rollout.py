@@ -129,11 +129,12 @@ def _batch_cache(model, states: list[KVState | None], width: int, capacity: int,
     preallocated StaticCache of `capacity` positions that decoding writes into in place (None: nothing cached)."""
     from transformers import DynamicCache, StaticCache
 
+    from ..models import base_model
+
     layers = _batch_layers(states, width) if width else None
     if not static:
         return DynamicCache(ddp_cache_data=layers) if layers else None
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    cache = StaticCache(config=base.config, max_cache_len=capacity)
+    cache = StaticCache(config=base_model(model).config, max_cache_len=capacity)
     for layer, (keys, values) in zip(cache.layers, layers or []):
         layer.update(keys, values)
     return cache
@@ -151,13 +152,14 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     device = next(model.parameters()).device
     states = states or [None] * len(contexts)
-    new = [len(c) - (s.length if s is not None else 0) for s, c in zip(states, contexts)]
+    cached = [s.length if s is not None else 0 for s in states]
+    new = [len(c) - n for c, n in zip(contexts, cached)]
     if config.ragged_prefill and len(contexts) > 1 and len(new) * max(new) - sum(new) > config.ragged_min_pad * len(new):
         # observations differ in length (a relation list vs. one entity): padding them to the longest would
         # prefill pads; instead each episode prefills alone, and only its last token enters the batch
         # (`ragged_min_pad` > 0 keeps short, even observations in one batched prefill; measured: no faster here)
-        states = [extend_state(model, s, c[s.length if s is not None else 0:-1]) for s, c in zip(states, contexts)]
-    cached = [s.length if s is not None else 0 for s in states]
+        states = [extend_state(model, s, c[n:-1]) for s, c, n in zip(states, contexts, cached)]
+        cached = [len(c) - 1 for c in contexts]
     fresh = [c[n:] for c, n in zip(contexts, cached)]
     width_c, width_n = max(cached), max(len(f) for f in fresh)
     ids = torch.tensor([[pad] * width_c + [pad] * (width_n - len(f)) + f for f in fresh], device=device)
@@ -205,14 +207,13 @@ def extend_state(model, state: KVState | None, ids: list[int]) -> KVState | None
     """One episode's cache after prefilling `ids` on top of `state` (batch 1: no padding, positions follow on)."""
     from transformers import DynamicCache
 
-    from ..models import decoder_call, output_cache
+    from ..models import base_model, decoder_call, output_cache
 
     if not ids:
         return state
     device = next(model.parameters()).device
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
     cache = DynamicCache(ddp_cache_data=state.layers) if state is not None and state.length else None
-    out = decoder_call(base.get_decoder(), input_ids=torch.tensor([ids], device=device), cache=cache, use_cache=True)
+    out = decoder_call(base_model(model).get_decoder(), input_ids=torch.tensor([ids], device=device), cache=cache, use_cache=True)
     layers = [(layer.keys, layer.values) for layer in output_cache(out).layers]
     return KVState(layers, (state.length if state is not None else 0) + len(ids))
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import torch
 
-
-def _base(model):
-    """The underlying causal LM (unwrapping peft), whose decoder and LM head we call separately."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
+from ..models import base_model
 
 
 def hidden_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Last-layer hidden states [batch, seq, hidden] (LoRA adapters, if any, are active)."""
-    base = _base(model)
+    base = base_model(model)
     out = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
     return out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
 
@@ -21,7 +18,7 @@ def logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows
               cols: torch.Tensor) -> torch.Tensor:
     """Float32 logits [n, vocab] predicting the token after each selected (row, col) position."""
     hidden = hidden_states(model, input_ids, attention_mask)
-    head = _base(model).get_output_embeddings()
+    head = base_model(model).get_output_embeddings()
     return head(hidden[rows, cols]).float()
 
 

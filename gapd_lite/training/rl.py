@@ -25,9 +25,9 @@ from ..errors import ConfigError, EndpointError
 from ..kb.base import KB
 from ..logic.sexpr import parse
 from ..logic.to_actions import GoldStep, gold_steps, to_actions
-from ..models import decoder_call, output_cache
+from ..models import base_model, decoder_call, output_cache
 from .losses import distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp, until_first_disagreement
-from .logprobs import _base, pad_batch
+from .logprobs import pad_batch
 from .rewards import f1, reward
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
     trajs = batch.trajectories
     ids, attn, mask = pad_batch([t.rendered.ids for t in trajs], [t.rendered.mask for t in trajs],
                                 tok.pad_token_id, device)
-    base = _base(model)
+    base = base_model(model)
     decoder, head = base.get_decoder(), base.get_output_embeddings()
     t0 = time.perf_counter()
     need_cache = lam > 0 and settings.teacher_cache

@@ -48,13 +48,13 @@ for lam in (0.0, 0.5):
 from gapd_lite.agent.render import encode
 from gapd_lite.agent.prompts import hint_message
 from gapd_lite.anchors import MidAnchorMatcher, align_trajectory
-from gapd_lite.training.logprobs import _base
+from gapd_lite.models import base_model
 from gapd_lite.training.losses import token_divergence
 
 traj = batch.trajectories[0]
 r = traj.rendered
 alignments = align_trajectory(MidAnchorMatcher(), batch.gold[0], traj.steps)
-base = _base(policy.model)
+base = base_model(policy.model)
 rows = []
 with torch.no_grad():
     ids = torch.tensor([r.ids])
