@@ -321,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shapes", help="`bench gpu`: comma-separated subset of embedded,qwen2.5-0.5b,qwen2.5-1.5b,qwen2.5-3b")
     p.add_argument("--tokenizer", help="`bench gpu`: tokenizer folder for the random-weight shapes (default: the embedded one)")
     p.add_argument("--static-cache", action="store_true", help="`bench gpu`: also time generation with a static KV cache; `bench rollout`: both paths decode into one")
+    p.add_argument("--kv-cache", choices=("growing", "dynamic", "static"), default="growing",
+                   help="`bench rollout`: the cache both paths decode into (dynamic: transformers' default, which copies "
+                        "the whole cache at each token)")
     p.add_argument("--out", help="also write the JSON here")
     p.set_defaults(func=cmd_bench)
     return parser

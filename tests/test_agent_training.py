@@ -167,12 +167,44 @@ def test_ragged_prefill_changes_nothing(tiny, bundled_kb, dev, monkeypatch):
         assert torch.allclose(k1, k2, atol=1e-5) and torch.allclose(v1, v2, atol=1e-5)
 
 
-def test_static_cache_changes_nothing(tiny, bundled_kb, dev):
-    """Decoding into a preallocated cache gives the same greedy episodes, batched and one at a time."""
+@pytest.mark.parametrize("kind", ["dynamic", "static"])
+def test_kv_cache_kind_changes_nothing(tiny, bundled_kb, dev, kind):
+    """Decoding into transformers' DynamicCache or a preallocated StaticCache gives the same greedy episodes as the
+    default growing cache, batched and one at a time."""
     cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_steps=3))
-    dynamic = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, **cfg), progress=False)
+    growing = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, **cfg), progress=False)
     for batch in (8, 1):
-        static = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4],
-                         RolloutConfig(batch_size=batch, static_cache=True, **cfg), progress=False)
-        assert [t.rendered.ids for t in static] == [t.rendered.ids for t in dynamic]
-    assert max(len(t.steps) for t in dynamic) >= 2
+        other = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4],
+                        RolloutConfig(batch_size=batch, kv_cache=kind, **cfg), progress=False)
+        assert [t.rendered.ids for t in other] == [t.rendered.ids for t in growing]
+    assert max(len(t.steps) for t in growing) >= 2
+
+
+def test_growing_layer_appends_in_place_and_matches_concatenation():
+    """The growing layer returns exactly what DynamicLayer's concatenation returns, without reallocating while it
+    has room, and rebuilds its buffer when the batch is reselected (e.g. by generate)."""
+    from transformers.cache_utils import DynamicLayer
+
+    from gapd_lite.agent.kv_cache import GrowingLayer
+
+    torch.manual_seed(0)
+    grow, plain = GrowingLayer(reserve=3), DynamicLayer()
+    chunks = [torch.randn(2, 3, n, 4) for n in (5, 1, 1, 1, 1, 2)]
+    pointers = []
+    for c in chunks:
+        k, v = grow.update(c, -c)
+        k2, v2 = plain.update(c, -c)
+        assert torch.equal(k, k2) and torch.equal(v, v2)
+        pointers.append(k.data_ptr())
+    assert len(set(pointers[:4])) == 1  # 5 + 3 reserved positions: no new buffer for the next three tokens
+    assert pointers[4] != pointers[3]  # full: rebuilt once
+    grow.batch_select_indices(torch.tensor([1]))
+    plain.batch_select_indices(torch.tensor([1]))
+    c = torch.randn(1, 3, 1, 4)
+    assert torch.equal(grow.update(c, c)[0], plain.update(c, c)[0])
+    assert grow.get_seq_length() == plain.get_seq_length() == 12
+
+
+def test_rollout_config_rejects_an_unknown_cache_kind():
+    with pytest.raises(ConfigError, match="kv_cache"):
+        RolloutConfig(kv_cache="paged")

@@ -19,10 +19,12 @@ from ..errors import ConfigError, require_positive
 from ..kb.base import KB
 from ..kb.terms import Term
 from .gold import task_for
+from .kv_cache import KVState, batch_cache, extend_state, prefix_state
 from .prompts import PromptConfig, Task
 from .render import Rendered, add_observation, add_turn, render_prompt
 
 STOP = "</action>"
+KV_CACHES = ("growing", "dynamic", "static")
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,14 @@ class RolloutConfig:
     share_prefix: bool = True  # prefill the prompt prefix every episode shares (system prompt) once, not per episode
     ragged_prefill: bool = True  # prefill each episode's new tokens on its own (no pads), then decode the batch together,
     ragged_min_pad: int = 0  # ... when the padded batch would carry more than this many pads per episode on average
-    static_cache: bool = False  # decode into a preallocated KV cache (no copy of the whole cache per token)
+    kv_cache: str = "growing"  # growing (appends in place) | dynamic (transformers': copies the cache per token) | static
 
     def __post_init__(self) -> None:
         require_positive(self, "group_size", "batch_size", "max_new_tokens", "max_context")
         if not self.greedy and not (self.temperature > 0 and 0 < self.top_p <= 1):
             raise ConfigError("sampling needs temperature > 0 and 0 < top_p <= 1 (or set greedy=True)")
+        if self.kv_cache not in KV_CACHES:
+            raise ConfigError(f"RolloutConfig.kv_cache={self.kv_cache!r}: choose one of {', '.join(KV_CACHES)}")
 
 
 @dataclass
@@ -102,44 +106,6 @@ def _stop_criteria(tokenizer):
     return StoppingCriteriaList([StopStringCriteria(tokenizer=tokenizer, stop_strings=[STOP])])
 
 
-@dataclass
-class KVState:
-    """One episode's key/value cache: per layer (keys, values) [1, heads, n, dim] for its first n tokens."""
-    layers: list[tuple[torch.Tensor, torch.Tensor]]
-    length: int
-
-
-def _batch_layers(states: list[KVState | None], width: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Left-pad every episode's cache to `width` positions and stack them, layer by layer."""
-    ref = next(s for s in states if s is not None)
-    layers = []
-    for i, (k0, v0) in enumerate(ref.layers):
-        keys = k0.new_zeros((len(states), k0.shape[1], width, k0.shape[3]))
-        values = v0.new_zeros((len(states), v0.shape[1], width, v0.shape[3]))
-        for r, s in enumerate(states):
-            if s is not None and s.length:
-                keys[r, :, width - s.length:] = s.layers[i][0][0]
-                values[r, :, width - s.length:] = s.layers[i][1][0]
-        layers.append((keys, values))
-    return layers
-
-
-def _batch_cache(model, states: list[KVState | None], width: int, capacity: int, static: bool):
-    """The batch's starting cache: a DynamicCache (grows by concatenation each step), or with `static` a
-    preallocated StaticCache of `capacity` positions that decoding writes into in place (None: nothing cached)."""
-    from transformers import DynamicCache, StaticCache
-
-    from ..models import base_model
-
-    layers = _batch_layers(states, width) if width else None
-    if not static:
-        return DynamicCache(ddp_cache_data=layers) if layers else None
-    cache = StaticCache(config=base_model(model).config, max_cache_len=capacity)
-    for layer, (keys, values) in zip(cache.layers, layers or []):
-        layer.update(keys, values)
-    return cache
-
-
 @torch.no_grad()
 def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutConfig,
                    states: list[KVState | None] | None = None) -> tuple[list[list[int]], list[KVState]]:
@@ -168,10 +134,10 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
     stops = stop_token_ids(tokenizer)
     kwargs = dict(do_sample=False) if config.greedy else dict(do_sample=True, temperature=config.temperature,
                                                               top_p=config.top_p, top_k=0)
-    cache = _batch_cache(model, states, width_c, width_c + width_n + config.max_new_tokens, config.static_cache)
+    cache = batch_cache(model, states, width_c, width_c + width_n + config.max_new_tokens, config.kv_cache)
     if cache is not None:
         kwargs["past_key_values"] = cache
-    if config.static_cache:
+    if config.kv_cache == "static":
         kwargs["disable_compile"] = True  # generate would otherwise torch.compile the forward on a GPU (minutes)
     out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=config.max_new_tokens,
                          eos_token_id=stops, pad_token_id=pad, stopping_criteria=_stop_criteria(tokenizer),
@@ -200,27 +166,6 @@ def shared_prefix_len(sequences: list[list[int]]) -> int:
         if any(s[i] != first[i] for s in sequences):
             return i
     return max(0, n)
-
-
-@torch.no_grad()
-def extend_state(model, state: KVState | None, ids: list[int]) -> KVState | None:
-    """One episode's cache after prefilling `ids` on top of `state` (batch 1: no padding, positions follow on)."""
-    from transformers import DynamicCache
-
-    from ..models import base_model, decoder_call, output_cache
-
-    if not ids:
-        return state
-    device = next(model.parameters()).device
-    cache = DynamicCache(ddp_cache_data=state.layers) if state is not None and state.length else None
-    out = decoder_call(base_model(model).get_decoder(), input_ids=torch.tensor([ids], device=device), cache=cache, use_cache=True)
-    layers = [(layer.keys, layer.values) for layer in output_cache(out).layers]
-    return KVState(layers, (state.length if state is not None else 0) + len(ids))
-
-
-def prefix_state(model, ids: list[int]) -> KVState:
-    """The KV cache of a prompt prefix, computed once and handed to every episode as its starting cache."""
-    return extend_state(model, None, ids)
 
 
 def rollout(model, tokenizer, kb: KB, questions: list[Question], config: RolloutConfig = RolloutConfig(),
