@@ -208,3 +208,43 @@ def test_growing_layer_appends_in_place_and_matches_concatenation():
 def test_rollout_config_rejects_an_unknown_cache_kind():
     with pytest.raises(ConfigError, match="kv_cache"):
         RolloutConfig(kv_cache="paged")
+    with pytest.raises(ConfigError, match="decode_chunk"):
+        RolloutConfig(decode_chunk=-1)
+
+
+@pytest.mark.parametrize("kind", ["growing", "dynamic"])
+def test_finished_episodes_leave_the_batch_and_change_nothing(bundled_kb, dev, monkeypatch, kind):
+    """Decoding in chunks, where episodes whose turn is over leave the batch, gives the same greedy episodes as one
+    call per turn. The tiny model gets larger random weights (its default init writes the same token everywhere)
+    and a seventh of the vocabulary is made a stop token, so that turns end unevenly."""
+    from transformers import DynamicCache
+
+    from gapd_lite.agent import rollout as rollout_module
+    from gapd_lite.models import ModelConfig, load_policy
+
+    tiny = load_policy(ModelConfig(name="tiny"))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in tiny.model.named_parameters():
+            if p.dim() == 2 and "lora" not in name:
+                p.normal_(0, 0.2)
+
+    monkeypatch.setattr(rollout_module, "stop_token_ids", lambda tok: list(range(5, tok.vocab_size, 7)))
+    sizes, dropped = [], []
+    select = DynamicCache.batch_select_indices
+    monkeypatch.setattr(DynamicCache, "batch_select_indices",
+                        lambda self, idx: dropped.append(len(idx)) or select(self, idx))
+    generate = type(tiny.model).generate
+    monkeypatch.setattr(type(tiny.model), "generate",
+                        lambda self, **kw: sizes.append(kw["input_ids"].shape[0]) or generate(self, **kw))
+    cfg = dict(greedy=True, group_size=2, max_new_tokens=12, env=EnvConfig(max_steps=3), kv_cache=kind)
+    whole = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, decode_chunk=0, **cfg),
+                    progress=False)
+    calls = len(sizes)
+    for batch in (8, 1):
+        chunked = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4],
+                          RolloutConfig(batch_size=batch, decode_chunk=2, **cfg), progress=False)
+        assert [t.rendered.ids for t in chunked] == [t.rendered.ids for t in whole]
+    assert len(sizes) > 2 * calls  # chunks: several generate calls per turn
+    assert dropped and all(0 < n for n in dropped)  # ... and rows left the batch mid-turn
+    assert max(len(t.steps) for t in whole) >= 2

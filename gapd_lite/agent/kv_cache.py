@@ -57,6 +57,15 @@ class GrowingLayer(DynamicLayer):
         self.keys, self.values = kbuf[:, :, :need], vbuf[:, :, :need]
         return self.keys, self.values
 
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        """Keep only these batch rows (episodes whose turn is over leave the batch), buffer room included."""
+        n = self.get_seq_length()
+        if n and self._fits(n, self.keys.shape[0]):
+            self._buffers = tuple(buf[indices] for buf in self._buffers)
+            self.keys, self.values = self._buffers[0][:, :, :n], self._buffers[1][:, :, :n]
+        else:
+            super().batch_select_indices(indices)
+
 
 def growing_cache(layers: list[tuple[torch.Tensor, torch.Tensor]], reserve: int) -> DynamicCache:
     """A DynamicCache of GrowingLayers holding `layers`, with room for `reserve` more tokens before a regrow."""

@@ -42,10 +42,14 @@ class RolloutConfig:
     share_prefix: bool = True  # prefill the prompt prefix every episode shares (system prompt) once, not per episode
     ragged_prefill: bool = True  # prefill each episode's new tokens on its own (no pads), then decode the batch together,
     ragged_min_pad: int = 0  # ... when the padded batch would carry more than this many pads per episode on average
+    decode_chunk: int = 16  # decode in chunks of this many tokens; episodes whose turn is over leave the batch
     kv_cache: str = "growing"  # growing (appends in place) | dynamic (transformers': copies the cache per token) | static
 
     def __post_init__(self) -> None:
         require_positive(self, "group_size", "batch_size", "max_new_tokens", "max_context")
+        if not (isinstance(self.decode_chunk, int) and self.decode_chunk >= 0):
+            raise ConfigError(f"RolloutConfig.decode_chunk={self.decode_chunk!r}: a number of tokens >= 0 "
+                              "(0: decode each turn in one call)")
         if not self.greedy and not (self.temperature > 0 and 0 < self.top_p <= 1):
             raise ConfigError("sampling needs temperature > 0 and 0 < top_p <= 1 (or set greedy=True)")
         if self.kv_cache not in KV_CACHES:
@@ -99,6 +103,11 @@ def cut_turn(tokenizer, new_ids: list[int], stops: list[int]) -> list[int]:
     return new_ids
 
 
+def turn_over(tokenizer, new_ids: list[int], turn: list[int], stops: list[int]) -> bool:
+    """Whether a turn being decoded has ended (a stop token or `</action>`), given its `cut_turn`."""
+    return len(turn) < len(new_ids) or bool(turn) and turn[-1] in stops or STOP in tokenizer.decode(turn)
+
+
 @functools.lru_cache(maxsize=4)
 def _stop_criteria(tokenizer):
     """Built once per tokenizer: transformers precomputes a table over the whole vocabulary for it."""
@@ -135,25 +144,46 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
     kwargs = dict(do_sample=False) if config.greedy else dict(do_sample=True, temperature=config.temperature,
                                                               top_p=config.top_p, top_k=0)
     cache = batch_cache(model, states, width_c, width_c + width_n + config.max_new_tokens, config.kv_cache)
-    if cache is not None:
-        kwargs["past_key_values"] = cache
     if config.kv_cache == "static":
         kwargs["disable_compile"] = True  # generate would otherwise torch.compile the forward on a GPU (minutes)
-    out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=config.max_new_tokens,
-                         eos_token_id=stops, pad_token_id=pad, stopping_criteria=_stop_criteria(tokenizer),
-                         return_dict_in_generate=True, use_cache=True, **kwargs)
+    chunk = config.decode_chunk if config.decode_chunk and config.kv_cache != "static" else config.max_new_tokens
     width = width_c + width_n
-    generated = out.sequences.shape[1] - width
-    layers = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
-    turns, new_states = [], []
-    for r, (n, f) in enumerate(zip(cached, fresh)):
-        turn = cut_turn(tokenizer, out.sequences[r, width:].tolist(), stops)
-        keep = list(range(width_c - n, width_c)) + list(range(width - len(f), width)) \
-            + list(range(width, width + min(len(turn), generated - 1)))
-        index = torch.tensor(keep, device=device)
-        new_states.append(KVState([(k[r:r + 1].index_select(2, index), v[r:r + 1].index_select(2, index))
-                                   for k, v in layers], len(keep)))
-        turns.append(turn)
+    rows = list(range(len(contexts)))  # row j of the running batch is episode rows[j]
+    tokens: list[list[int]] = [[] for _ in contexts]
+    turns: list[list[int]] = [[] for _ in contexts]
+    new_states: list[KVState | None] = [None] * len(contexts)
+    while rows:
+        budget = config.max_new_tokens - len(tokens[rows[0]])  # every running row has generated as many
+        out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=min(chunk, budget),
+                             eos_token_id=stops, pad_token_id=pad, stopping_criteria=_stop_criteria(tokenizer),
+                             return_dict_in_generate=True, use_cache=True,
+                             **({"past_key_values": cache} if cache is not None else {}), **kwargs)
+        step = out.sequences[:, ids.shape[1]:]
+        cache = out.past_key_values
+        running = []
+        for j, r in enumerate(rows):
+            tokens[r] += step[j].tolist()
+            turn = cut_turn(tokenizer, tokens[r], stops)
+            if step.shape[1] < min(chunk, budget) or len(tokens[r]) >= config.max_new_tokens \
+                    or turn_over(tokenizer, tokens[r], turn, stops):
+                turns[r] = turn  # this episode's turn is over: keep its cache, drop it from the batch
+                generated = len(tokens[r])
+                keep = list(range(width_c - cached[r], width_c)) + list(range(width - len(fresh[r]), width)) \
+                    + list(range(width, width + min(len(turn), generated - 1)))
+                index = torch.tensor(keep, device=device)
+                new_states[r] = KVState([(layer.keys[j:j + 1].index_select(2, index),
+                                          layer.values[j:j + 1].index_select(2, index)) for layer in cache.layers],
+                                        len(keep))
+            else:
+                running.append(j)
+        if running and len(running) < len(rows):
+            keep_rows = torch.tensor(running, device=device)
+            cache.batch_select_indices(keep_rows)
+            ids, attention = out.sequences[keep_rows], attention[keep_rows]
+        else:
+            ids = out.sequences
+        attention = torch.cat([attention, attention.new_ones((attention.shape[0], step.shape[1]))], dim=1)
+        rows = [rows[j] for j in running]
     return turns, new_states
 
 
