@@ -173,7 +173,8 @@ def cmd_experiment(args) -> int:
                                               eval_limit=args.eval_limit, seed=args.seed, steps=args.steps,
                                               seeds=seeds, eval_batch=args.eval_batch, sft_minutes=args.sft_minutes,
                                               rl_minutes=args.rl_minutes,
-                                              results_dir=args.results_dir, train=not args.no_train),
+                                              results_dir=args.results_dir, runs_dir=args.runs_dir,
+                                              train=not args.no_train),
                              kb=_open(args, "memory"))
     print(markdown_table(summary))
     return 0
@@ -276,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sft-minutes", type=float, help="wall-clock budget of the SFT warm start")
     p.add_argument("--rl-minutes", type=float, help="wall-clock budget of each RL run (the table shows the updates each got)")
     p.add_argument("--results-dir", default="results", help="where the tables, curves and per-arm scores go")
+    p.add_argument("--runs-dir", default="runs", help="where each arm trains (<dir>/exp-<preset>-<arm>; a finished run "
+                                                      "there is reused, so give a new folder for a new warm start)")
     p.add_argument("--no-train", action="store_true", help="only collect runs already trained and scored into the table")
     _add_kb_flags(p, backend=False)
     p.set_defaults(func=cmd_experiment)

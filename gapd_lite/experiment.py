@@ -40,6 +40,7 @@ class ExperimentConfig:
     eval_split: str = "test"
     eval_limit: int = 120
     results_dir: str = "results"
+    runs_dir: str = "runs"  # each arm trains in <runs_dir>/exp-<preset>-<arm> (a finished one there is reused)
     seed: int = 0  # the SFT warm start's seed (and the RL seed when `seeds` is not given)
     steps: int | None = None  # override the RL preset's number of updates
     seeds: tuple[int, ...] | None = None  # RL seeds: every arm is trained once per seed from the same warm start
@@ -170,7 +171,7 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
         for seed in config.rl_seeds:
             method, rl_over = arm_settings(arm)
             tag = run_tag(arm, seed)
-            cfg = rl_preset(config.preset, method, out_dir=f"runs/exp-{config.preset}-{tag}", seed=seed,
+            cfg = rl_preset(config.preset, method, out_dir=f"{config.runs_dir}/exp-{config.preset}-{tag}", seed=seed,
                             max_steps=config.steps, init_adapter=str(warm_final), rl=rl_over,
                             max_minutes=config.rl_minutes)
             arm_eval = results / f"exp_{config.preset}_{tag}.json"

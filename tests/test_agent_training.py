@@ -91,6 +91,24 @@ def test_sft_loss_is_cross_entropy_over_agent_tokens_only(tiny, bundled_kb, dev)
     assert n == len(picks) and loss.item() == pytest.approx(sum(picks) / len(picks), rel=1e-4)
 
 
+def test_unpadded_sft_loss_equals_the_padded_batch(bundled_kb, dev):
+    """One dialogue at a time (no pads) gives the padded batch's token-mean loss and the same gradient."""
+    policy = load_policy(ModelConfig(name="tiny", seed=2))
+    batch = build_examples(dev[:3], bundled_kb, policy.tokenizer, progress=False)
+    assert len({len(e.ids) for e in batch}) > 1  # lengths differ: the padded batch carries pads
+    grads = []
+    for unpadded in (False, True):
+        policy.model.zero_grad()
+        loss, n = sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=unpadded)
+        loss.backward()
+        grads.append((loss.item(), n, [p.grad.clone() for p in policy.model.parameters() if p.requires_grad]))
+    (l1, n1, g1), (l2, n2, g2) = grads
+    assert n1 == n2 == sum(sum(e.mask) for e in batch)
+    assert l1 == pytest.approx(l2, rel=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g2))
+    assert any(a.abs().sum() > 0 for a in g1)
+
+
 def test_resume_gives_the_same_next_losses(tmp_path):
     full = train_sft(preset("smoke", out_dir=str(tmp_path / "a")), progress=False)
     train_sft(preset("smoke", out_dir=str(tmp_path / "b")), progress=False, stop_after=2)

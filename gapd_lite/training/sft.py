@@ -34,14 +34,22 @@ def build_examples(questions: list[Question], kb: KB, tokenizer, prompt: PromptC
     return out
 
 
-def sft_loss(model, batch: list[SFTExample], pad_id: int) -> tuple[torch.Tensor, int]:
+def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False) -> tuple[torch.Tensor, int]:
     """Mean next-token cross-entropy over the agent's tokens of the batch, and how many there were.
 
-    Logits are computed only where the next token is the agent's (never over prompt/observations).
+    Logits are computed only where the next token is the agent's (never over prompt/observations). `unpadded`
+    runs one dialogue at a time and sums before dividing: the same loss and gradient without computing pads
+    (faster on a CPU, where a padded batch gains no parallelism; measured 1.4× per update on 2 cores).
     """
-    device = next(model.parameters()).device
-    ids, attn, mask = pad_batch([e.ids for e in batch], [e.mask for e in batch], pad_id, device)
-    rows, cols = target_positions(mask)
-    logits = logits_at(model, ids, attn, rows, cols)
-    targets = ids[rows, cols + 1]
-    return F.cross_entropy(logits, targets), int(targets.numel())
+    if not unpadded or len(batch) == 1:
+        device = next(model.parameters()).device
+        ids, attn, mask = pad_batch([e.ids for e in batch], [e.mask for e in batch], pad_id, device)
+        rows, cols = target_positions(mask)
+        logits = logits_at(model, ids, attn, rows, cols)
+        targets = ids[rows, cols + 1]
+        return F.cross_entropy(logits, targets), int(targets.numel())
+    total, count = 0.0, 0
+    for example in batch:
+        loss, n = sft_loss(model, [example], pad_id)
+        total, count = total + loss * n, count + n
+    return total / count, count

@@ -45,6 +45,7 @@ class TrainConfig:
     max_questions: int | None = None  # first N training questions (None: all)
     init_adapter: str | None = None  # start from a saved adapter (e.g. the SFT result)
     max_minutes: float | None = None  # wall-clock budget: stop cleanly (checkpoint + final adapter) once spent
+    unpadded: bool | None = None  # SFT loss one dialogue at a time (no pads); None: on a CPU only (a GPU batches)
     rl: RLSettings = field(default_factory=RLSettings)  # GRPO/GAPD only
 
     def __post_init__(self) -> None:
@@ -67,8 +68,8 @@ PRESETS: dict[str, TrainConfig] = {
     # a few updates on the tiny random model: what tests and notebooks' smoke mode run
     "smoke": TrainConfig(model=ModelConfig(name="tiny"), out_dir="runs/sft-smoke", max_steps=4, batch_size=2,
                          save_every=2, warmup_steps=1, max_questions=16, max_len=1024),
-    # the embedded SmolLM2-135M with LoRA on 2 CPU cores: ≤ 30 minutes
-    "cpu-small": TrainConfig(out_dir="runs/sft-cpu-small", max_steps=64, batch_size=4, lr=3e-4, warmup_steps=6,
+    # the embedded SmolLM2-135M with LoRA on 2 CPU cores: ≤ 30 minutes (one dialogue at a time, no pads)
+    "cpu-small": TrainConfig(out_dir="runs/sft-cpu-small", max_steps=96, batch_size=4, lr=1e-3, warmup_steps=8,
                              save_every=16, max_len=1100),
     # one consumer GPU (QLoRA when CUDA is there): more data, longer
     "gpu-small": TrainConfig(out_dir="runs/sft-gpu-small", max_steps=300, batch_size=8, lr=3e-4, warmup_steps=15,
@@ -286,6 +287,13 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
     return RunResult(out, done, start, time.perf_counter() - t0, last, log.read())
 
 
+def sft_unpadded(config: TrainConfig, policy: Policy) -> bool:
+    """Whether SFT losses run one dialogue at a time: as configured, else on a CPU (where pads are pure cost)."""
+    if config.unpadded is not None:
+        return config.unpadded
+    return next(policy.model.parameters()).device.type == "cpu"
+
+
 def train_sft(config: TrainConfig, policy: Policy | None = None, kb=None, progress: bool = True,
               stop_after: int | None = None) -> RunResult:
     """Supervised warm start on gold trajectories (LoRA; QLoRA on CUDA)."""
@@ -298,9 +306,10 @@ def train_sft(config: TrainConfig, policy: Policy | None = None, kb=None, progre
     questions = load_split(config.split)[: config.max_questions]
     examples = build_examples(questions, kb, policy.tokenizer, max_len=config.max_len, progress=progress)
     pad = policy.tokenizer.pad_token_id
+    unpadded = sft_unpadded(config, policy)
 
     def loss_fn(indices):
-        loss, n_tokens = sft_loss(policy.model, [examples[i] for i in indices], pad)
+        loss, n_tokens = sft_loss(policy.model, [examples[i] for i in indices], pad, unpadded)
         return loss, {"tokens": float(n_tokens)}
 
     return run_loop(config, policy, optimizer, scheduler, len(examples), loss_fn, progress, stop_after)
