@@ -327,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kv-cache", choices=("growing", "dynamic", "static"), default="growing",
                    help="`bench rollout`: the cache both paths decode into (dynamic: transformers' default, which copies "
                         "the whole cache at each token)")
+    p.add_argument("--rollout-repeat", type=int, default=1, help="`bench rollout`: alternate batched and one-at-a-time "
+                                                                 "runs N times and keep each path's best")
     p.add_argument("--decode-chunk", type=int, help="`bench rollout`: decode turns in chunks of N tokens, finished "
                                                     "episodes leaving the batch between chunks (0: one call per turn)")
     p.add_argument("--out", help="also write the JSON here")
