@@ -96,6 +96,7 @@ def test_unpadded_sft_loss_equals_the_padded_batch(bundled_kb, dev):
     policy = load_policy(ModelConfig(name="tiny", seed=2))
     batch = build_examples(dev[:3], bundled_kb, policy.tokenizer, progress=False)
     assert len({len(e.ids) for e in batch}) > 1  # lengths differ: the padded batch carries pads
+    policy.model.eval()  # LoRA dropout off: both paths must see the same inputs (gradients still flow)
     grads = []
     for unpadded in (False, True):
         policy.model.zero_grad()
