@@ -1,9 +1,10 @@
 """Batched multi-turn rollouts: unfinished episodes generate together, the env steps between turns.
 
 Each turn, the contexts of all unfinished episodes in a batch are left-padded and decoded together
-by `model.generate` (KV cache within the turn); every episode then executes its action in its own
-environment, appends the observation, and episodes that answered or ran out of steps leave the
-batch. Token ids are kept exactly as generated; the mask marks them as the policy's own.
+by `model.generate`, in chunks between which episodes whose turn is over leave the batch; each
+episode's KV cache carries over to its next turn (`kv_cache.py`). Every episode then executes its
+action in its own environment, appends the observation, and episodes that answered or ran out of
+steps leave the batch. Token ids are kept exactly as generated; the mask marks them as the policy's own.
 """
 from __future__ import annotations
 
@@ -122,7 +123,8 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
 
     Layout of the batch: [cached tokens, left-padded][new tokens, left-padded][generated]. Only the new
     tokens (the last turn's tail and the observation) are prefilled; the attention mask hides both pads
-    and positions follow from it, so every episode sees exactly its own context.
+    and positions follow from it, so every episode sees exactly its own context. Decoding runs in chunks of
+    `decode_chunk` tokens; a row whose turn is over keeps its cache and leaves the batch (columns stay put).
     """
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     device = next(model.parameters()).device
