@@ -98,16 +98,16 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
     qs = sample_questions(load_split("dev"), questions)
     env = EnvConfig(max_steps=max_steps)
     rollout(policy.model, policy.tokenizer, kb, qs[:1], RolloutConfig(greedy=True, max_new_tokens=8, env=env), progress=False)
-    runs: dict[str, list[float]] = {"batched": [], "one_at_a_time": []}
+    configs = {name: RolloutConfig(greedy=True, batch_size=batch, max_new_tokens=max_new_tokens, env=env,
+                                   share_prefix=share_prefix, ragged_prefill=ragged_prefill, kv_cache=kv_cache,
+                                   **({} if decode_chunk is None else {"decode_chunk": decode_chunk}))
+               for name, batch in (("batched", 8), ("one_at_a_time", 1))}
+    runs: dict[str, list[float]] = {name: [] for name in configs}
     outputs = {}
     for _ in range(repeat):  # alternating, so that a slow spell of the machine hits both paths
-        for name, batch in (("batched", 8), ("one_at_a_time", 1)):
+        for name, config in configs.items():
             t0 = time.perf_counter()
-            outputs[name] = rollout(policy.model, policy.tokenizer, kb, qs, RolloutConfig(
-                greedy=True, batch_size=batch, max_new_tokens=max_new_tokens, env=env, share_prefix=share_prefix,
-                ragged_prefill=ragged_prefill, kv_cache=kv_cache,
-                **({} if decode_chunk is None else {"decode_chunk": decode_chunk})),
-                progress=False)
+            outputs[name] = rollout(policy.model, policy.tokenizer, kb, qs, config, progress=False)
             runs[name].append(time.perf_counter() - t0)
     timings = {name: min(ts) for name, ts in runs.items()}
     tokens = {k: sum(t.generated_tokens for t in v) for k, v in outputs.items()}
@@ -115,7 +115,7 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
     return {"benchmark": "rollout", "model": model, "adapter": adapter, "questions": len(qs), "max_new_tokens": max_new_tokens,
             "max_steps": max_steps, "shared_prefix_prefilled_once": share_prefix,
             "ragged_prefill": ragged_prefill, "kv_cache": kv_cache,
-            "decode_chunk": RolloutConfig().decode_chunk if decode_chunk is None else decode_chunk, "machine": machine(), "repeat": repeat, "seconds": timings, "seconds_each_run": runs,
+            "decode_chunk": configs["batched"].decode_chunk, "machine": machine(), "repeat": repeat, "seconds": timings, "seconds_each_run": runs,
             "generated_tokens": tokens,
             "tokens_per_s": {k: tokens[k] / timings[k] for k in timings},
             "speedup": timings["one_at_a_time"] / timings["batched"], "identical_trajectories": same,

@@ -178,14 +178,15 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
                                         len(keep))
             else:
                 running.append(j)
-        if running and len(running) < len(rows):
+        rows = [rows[j] for j in running]
+        if not rows:
+            break
+        ids = out.sequences
+        if len(running) < len(step):
             keep_rows = torch.tensor(running, device=device)
             cache.batch_select_indices(keep_rows)
-            ids, attention = out.sequences[keep_rows], attention[keep_rows]
-        else:
-            ids = out.sequences
+            ids, attention = ids[keep_rows], attention[keep_rows]
         attention = torch.cat([attention, attention.new_ones((attention.shape[0], step.shape[1]))], dim=1)
-        rows = [rows[j] for j in running]
     return turns, new_states
 
 
