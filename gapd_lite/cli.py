@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from .agent.prompts import TURN_TOKENS
 from .errors import ConfigError, GapdError
 
 
@@ -299,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="evaluate N questions spread evenly over the split (0: all)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-steps", type=int, default=8)
-    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--max-new-tokens", type=int, default=TURN_TOKENS,
+                   help=f"tokens per turn (default {TURN_TOKENS}: every gold turn of the bundled questions fits)")
     p.add_argument("--out", help="write the report json (and a .png plot next to it)")
     p.add_argument("--label", help="name of this run in the plot")
     p.add_argument("--quiet", action="store_true")

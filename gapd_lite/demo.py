@@ -84,7 +84,7 @@ def agent_episode(kb, question, model: str, adapter: str | None):
     print(f"  Q: {question.question}")
     t1 = time.perf_counter()
     traj = rollout(policy.model, policy.tokenizer, kb, [question],
-                   RolloutConfig(greedy=True, max_new_tokens=64, env=EnvConfig(max_steps=5)), progress=False)[0]
+                   RolloutConfig(greedy=True, env=EnvConfig(max_steps=5)), progress=False)[0]
     for step in traj.steps:
         action = str(step.action) if step.action is not None else "(no valid action)"
         print(f"    {action:<60} → {step.observation[:90]}")

@@ -4,8 +4,11 @@ from __future__ import annotations
 import pytest
 
 from gapd_lite.agent.gold import gold_episode, task_for
+from gapd_lite.agent.prompts import TURN_TOKENS
+from gapd_lite.agent.render import encode
 from gapd_lite.data import SPLITS, answer_key, load_split
 from gapd_lite.env.kbqa_env import EnvConfig, KBQAEnv
+from gapd_lite.models import ModelConfig, load_tokenizer
 
 
 @pytest.fixture()
@@ -74,6 +77,14 @@ def test_gold_agent_solves_every_bundled_question(bundled_kb):
             if got != q.answer_set or any(r.error for r in env.history):
                 failures.append(q.qid)
     assert not failures, failures[:10]
+
+
+def test_every_gold_turn_fits_the_turn_budget(bundled_kb):
+    """A turn budget shorter than a gold turn cuts the action off: the policy could never write the gold answer."""
+    tok = load_tokenizer(ModelConfig(name="tiny"))  # the embedded model's vocabulary
+    longest = max(len(encode(tok, t.text)) + 1  # + the end-of-turn token that stops generation
+                  for split in SPLITS for q in load_split(split) for t in gold_episode(q, bundled_kb)[0])
+    assert 64 < longest <= TURN_TOKENS, longest  # 64 (the old budget) was too short
 
 
 def test_task_links_the_topic_entities(bundled_kb):

@@ -20,6 +20,11 @@ time_filter(x, r, year): keep members whose period covers the year
 answer(x): x is the final answer
 Results come back in <information>...</information>."""
 
+# Tokens one agent turn (thought + action) may generate. The longest gold turn of the bundled questions is 81
+# SmolLM2 tokens (a long relation named in both the thought and the action); 64 cut off 26% of test questions'
+# gold turns, so a policy could not even write the gold action. tests/test_env.py checks that all fit.
+TURN_TOKENS = 96
+
 
 @dataclass(frozen=True)
 class Turn:

@@ -21,7 +21,7 @@ from ..kb.base import KB
 from ..kb.terms import Term
 from .gold import task_for
 from .kv_cache import KVState, batch_cache, extend_state, prefix_state
-from .prompts import PromptConfig, Task
+from .prompts import TURN_TOKENS, PromptConfig, Task
 from .render import Rendered, add_observation, add_turn, render_prompt
 
 STOP = "</action>"
@@ -33,7 +33,7 @@ class RolloutConfig:
     """How episodes are sampled: group size G, batch size, per-turn budget, sampling, seed."""
     group_size: int = 1
     batch_size: int = 8
-    max_new_tokens: int = 96
+    max_new_tokens: int = TURN_TOKENS
     max_context: int = 3072
     temperature: float = 1.0
     top_p: float = 1.0

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from ..agent.render import encode
-from ..agent.prompts import hint_message
+from ..agent.prompts import TURN_TOKENS, hint_message
 from ..agent.rollout import RolloutConfig, Trajectory, rollout
 from ..anchors import MidAnchorMatcher, PrefixMatcher, align_trajectory
 from ..env.kbqa_env import EnvConfig
@@ -51,7 +51,7 @@ class RLSettings:
     kl_beta: float = 0.0
     temperature: float = 1.0
     top_p: float = 1.0
-    max_new_tokens: int = 64
+    max_new_tokens: int = TURN_TOKENS
     env_steps: int = 6
     format_bonus: float = 0.1
     sft_weight: float = 0.0  # ablation: + w × SFT loss on the gold trajectory ("gold only as supervised data")

@@ -323,11 +323,11 @@ RL_PRESETS: dict[str, TrainConfig] = {
     # the embedded model from the SFT warm start on 2 CPU cores (each arm ≤ 45 min)
     "cpu-small": TrainConfig(method="grpo", out_dir="runs/rl-cpu-small", max_steps=20, batch_size=2, lr=5e-5,
                              warmup_steps=0, save_every=5, init_adapter="runs/sft-cpu-small/final",
-                             rl=RLSettings(group_size=4, max_new_tokens=64, env_steps=5, lam=0.0, update_chunk=1)),
+                             rl=RLSettings(group_size=4, env_steps=5, lam=0.0, update_chunk=1)),
     # one GPU: more questions per update, more updates
     "gpu-small": TrainConfig(method="grpo", out_dir="runs/rl-gpu-small", max_steps=30, batch_size=8, lr=5e-5,
                              warmup_steps=0, save_every=10, init_adapter="runs/sft-gpu-small/final",
-                             rl=RLSettings(group_size=8, max_new_tokens=64, env_steps=5, lam=0.0, merged_generation=True,
+                             rl=RLSettings(group_size=8, env_steps=5, lam=0.0, merged_generation=True,
                                            rollout_batch=64, update_chunk=16)),
 }
 
