@@ -156,7 +156,7 @@ def cmd_eval(args) -> int:
     if args.out:
         report.save(args.out)
         plot_report({args.label or args.model: report}, Path(args.out).with_suffix(".png"))
-    print(json.dumps({"overall": report.overall, "by_level": report.by_level}, indent=1))
+    print(json.dumps({"overall": report.overall, "by_level": report.by_level, "misses": report.misses}, indent=1))
     return 0
 
 

@@ -24,6 +24,7 @@ class EpisodeScore:
     turns: int
     answered: bool
     transcript: list[dict] = field(default_factory=list)  # per turn: what the agent wrote, what it was told
+    problems: list[str] = field(default_factory=list)  # what went wrong on the way (see `problems`), for missed answers
 
 
 TRANSCRIPT_CHARS = 300  # per text, so a report of hundreds of episodes stays readable
@@ -39,6 +40,7 @@ class EvalReport:
     overall: dict[str, float]
     by_level: dict[str, dict[str, float]]
     by_function: dict[str, dict[str, float]]
+    misses: dict[str, int] = field(default_factory=dict)  # problem → how many missed episodes (F1 < 1) ran into it
     episodes: list[EpisodeScore] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
 
@@ -52,14 +54,38 @@ class EvalReport:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
 
 
+PROBLEMS = ("cut off at the turn budget", "no action", "malformed action", "unknown name", "empty result",
+            "KB failure", "no answer", "wrong answer")
+
+
+def problems(traj: Trajectory) -> list[str]:
+    """The kinds of trouble an episode ran into (each once, in PROBLEMS order): why an answer was missed."""
+    seen = set()
+    for s in traj.steps:
+        if s.error == "no action tag":
+            seen.add("cut off at the turn budget" if "<action>" in s.text and "</action>" not in s.text else "no action")
+        elif s.error and s.error.startswith("KB failure"):
+            seen.add("KB failure")
+        elif s.error and "does not exist" in s.error:
+            seen.add("unknown name")
+        elif s.error:
+            seen.add("malformed action")
+        elif "(empty:" in s.observation:
+            seen.add("empty result")
+    seen.add("no answer" if traj.answer is None else "wrong answer")
+    return [p for p in PROBLEMS if p in seen]
+
+
 def score(traj: Trajectory) -> EpisodeScore:
     q = traj.question
     gold = q.answer_set
     valid = sum(1 for s in traj.steps if s.valid)
     transcript = [{"wrote": _clip(s.text), "told": _clip(s.observation), **({"error": s.error} if s.error else {})}
                   for s in traj.steps]
-    return EpisodeScore(q.qid, q.level, q.function, f1(traj.answer, gold), hits_at_1(traj.answer, gold),
-                        exact_match(traj.answer, gold), valid, len(traj.steps), traj.answer is not None, transcript)
+    score_f1 = f1(traj.answer, gold)
+    return EpisodeScore(q.qid, q.level, q.function, score_f1, hits_at_1(traj.answer, gold),
+                        exact_match(traj.answer, gold), valid, len(traj.steps), traj.answer is not None, transcript,
+                        problems(traj) if score_f1 < 1 else [])
 
 
 def _mean(scores: list[EpisodeScore]) -> dict[str, float]:
@@ -75,8 +101,10 @@ def summarise(scores: list[EpisodeScore], meta: dict | None = None) -> EvalRepor
     for s in scores:
         by_level[s.level or "-"].append(s)
         by_fn[s.function or "-"].append(s)
+    misses = {p: sum(p in s.problems for s in scores) for p in PROBLEMS}
     return EvalReport(_mean(scores), {k: _mean(v) for k, v in sorted(by_level.items())},
-                      {k: _mean(v) for k, v in sorted(by_fn.items())}, scores, meta or {})
+                      {k: _mean(v) for k, v in sorted(by_fn.items())}, {p: n for p, n in misses.items() if n},
+                      scores, meta or {})
 
 
 def evaluate(model, tokenizer, kb: KB, questions: list[Question], config: RolloutConfig | None = None,

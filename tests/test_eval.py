@@ -1,0 +1,66 @@
+"""Evaluation: scores follow the answer sets, means are per level, and each miss names what went wrong."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gapd_lite.agent.rollout import Trajectory
+from gapd_lite.data import Answer, Question
+from gapd_lite.env.kbqa_env import EnvConfig, KBQAEnv
+from gapd_lite.eval import EpisodeScore, score, summarise
+
+CAPITAL = Question("q1", "What is the capital of France?", "(JOIN (R location.country.capital) m.0fr)",
+                   answer=[Answer("Entity", "m.0paris", "Paris")], function="none", level="i.i.d.")
+
+
+def play(kb, question: Question, turns: list[str], max_steps: int = 6) -> Trajectory:
+    """A trajectory from scripted turns, as a rollout would record it (no tokens needed to score it)."""
+    env = KBQAEnv(kb, question.question, {"m.0fr": "France"}, EnvConfig(max_steps=max_steps))
+    for text in turns:
+        if env.done:
+            break
+        env.step(text)
+    return Trajectory(task=None, rendered=None, steps=env.history, answer=env.answer, question=question)
+
+
+GOLD = ["<action>get_neighbors(m.0fr, location.country.capital)</action>", "<action>answer(#0)</action>"]
+
+
+def test_a_gold_episode_scores_one_and_has_no_problems(tiny_kbs):
+    s = score(play(tiny_kbs["memory"], CAPITAL, GOLD))
+    assert (s.f1, s.hits1, s.em, s.valid_turns, s.turns, s.answered, s.problems) == (1.0, 1.0, 1.0, 2, 2, True, [])
+
+
+def test_a_missed_episode_names_every_kind_of_trouble_once(tiny_kbs):
+    turns = ["<think>I follow location.country.capital.</think>\n<action>get_neighbors(m.0fr, location.coun",  # cut off
+             "<action>get_neighbors(m.0fr, location.country.capitol)</action>",  # unknown relation
+             "<action>get_neighbors(m.0fr)</action>",  # wrong arity
+             "<action>get_neighbors(m.0fr, location.location.containedby)</action>",  # empty
+             "<action>get_neighbors(m.0fr, location.location.contains)</action>",  # Paris and Lyon
+             "<action>answer(#1)</action>"]
+    s = score(play(tiny_kbs["memory"], CAPITAL, turns))
+    assert s.problems == ["cut off at the turn budget", "malformed action", "unknown name", "empty result", "wrong answer"]
+    assert s.f1 == pytest.approx(2 * 0.5 * 1.0 / 1.5) and s.em == 0.0  # {Paris, Lyon} against {Paris}
+    assert s.valid_turns == 3 and s.turns == 6
+
+
+def test_no_answer_within_the_budget(tiny_kbs):
+    s = score(play(tiny_kbs["memory"], CAPITAL, ["I think it is Paris."] * 3, max_steps=3))
+    assert s.problems == ["no action", "no answer"] and s.f1 == 0.0 and not s.answered
+
+
+def test_summary_means_per_level_and_miss_counts(tiny_kbs):
+    kb = tiny_kbs["memory"]
+    zero_shot = Question(**{**CAPITAL.__dict__, "qid": "q2", "level": "zero-shot"})
+    scores = [score(play(kb, CAPITAL, GOLD)), score(play(kb, zero_shot, ["no action here"], max_steps=1)),
+              score(play(kb, CAPITAL, ["<action>get_neighbors(m.0fr, location.location.contains)</action>",
+                                       "<action>answer(#0)</action>"]))]
+    report = summarise(scores)
+    assert report.by_level["i.i.d."]["f1"] == pytest.approx((1 + 2 / 3) / 2) and report.by_level["zero-shot"]["f1"] == 0
+    assert report.overall["n"] == 3 and report.overall["answered"] == pytest.approx(2 / 3)
+    assert report.misses == {"no action": 1, "no answer": 1, "wrong answer": 1}
+    # a saved report reads back to the same summary (the experiment reuses saved scores)
+    data = json.loads(json.dumps(report.to_json()))
+    again = summarise([EpisodeScore(**e) for e in data["episodes"]])
+    assert again.overall == report.overall and again.misses == report.misses
