@@ -107,6 +107,12 @@ def summarise(scores: list[EpisodeScore], meta: dict | None = None) -> EvalRepor
                       scores, meta or {})
 
 
+def load_report(path: str | Path) -> EvalReport:
+    """A saved report, summarised again from its episodes (so reports saved by older versions gain new fields)."""
+    data = json.loads(Path(path).read_text())
+    return summarise([EpisodeScore(**e) for e in data["episodes"]], data.get("meta"))
+
+
 def evaluate(model, tokenizer, kb: KB, questions: list[Question], config: RolloutConfig | None = None,
              progress: bool = True, meta: dict | None = None) -> EvalReport:
     """Greedy episodes on every question, scored."""

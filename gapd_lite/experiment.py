@@ -90,12 +90,6 @@ def _evaluate(policy, kb, questions, label: str, out: Path, batch: int | None = 
     return report
 
 
-def _load_report(path: Path):
-    from .eval import EpisodeScore, summarise
-    data = json.loads(path.read_text())
-    return summarise([EpisodeScore(**e) for e in data["episodes"]], data.get("meta"))
-
-
 def _mean(values: list):
     """Element-wise mean of equally shaped dicts of numbers (the per-seed scores)."""
     if isinstance(values[0], dict):
@@ -143,6 +137,7 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     """Train every arm (once per seed) from the shared SFT checkpoint and score it; results are rewritten after
     each run, and a run whose adapter and evaluation already exist is read back instead of retrained (rerun = resume)."""
     from .data import load_split, sample_questions
+    from .eval import load_report
     from .kb import open_kb
     from .models import load_policy
     from .training.trainer import JsonlLog, preset, rl_preset, train_rl, train_sft
@@ -161,7 +156,7 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     rows: dict[str, dict[int, dict]] = {}
     sft_eval = results / f"exp_{config.preset}_sft.json"
     if sft_eval.exists():
-        report = _load_report(sft_eval)
+        report = load_report(sft_eval)
     else:
         warm = load_policy(sft_cfg.model)
         warm.load_adapter(warm_final)
@@ -180,7 +175,7 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
             if arm_eval.exists() and final.exists():
                 log = JsonlLog(Path(cfg.out_dir) / "log.jsonl").read()
                 rows.setdefault(arm, {})[seed] = {
-                    "report": _load_report(arm_eval), "log": log,
+                    "report": load_report(arm_eval), "log": log,
                     "train_seconds": max((r["seconds"] for r in log if "seconds" in r), default=None)}
                 continue
             if not config.train:

@@ -60,18 +60,18 @@ else:
 # (`results/eval_*.json`, made by `gapd-lite eval`); evaluating here would take too long for a class.
 
 # %%
-from gapd_lite.eval import EvalReport, plot_report, summarise, EpisodeScore
+from gapd_lite.eval import load_report, plot_report
 
 saved = {}
 for name in ("eval_zero_shot_test", "eval_sft_cpu_small_test"):
     path = Path(results_dir) / f"{name}.json"
     if path.exists():
-        data = json.loads(path.read_text())
-        saved[name] = summarise([EpisodeScore(**e) for e in data["episodes"]], data.get("meta"))
+        saved[name] = load_report(path)
 if saved:
     print("read saved results:", ", ".join(saved))
     for name, rep in saved.items():
         print(f"{name}: F1={rep.overall['f1']:.3f}  Hits@1={rep.overall['hits@1']:.3f}  valid format={rep.overall['valid_format']:.2f}")
+        print("   missed answers ran into:", rep.misses or "nothing (or a report saved before misses were recorded)")
     plot_report(saved)
     plt.show()
 else:
