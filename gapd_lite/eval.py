@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -58,21 +59,22 @@ PROBLEMS = ("cut off at the turn budget", "no action", "malformed action", "unkn
             "KB failure", "no answer", "wrong answer")
 
 
-def problems(traj: Trajectory) -> list[str]:
-    """The kinds of trouble an episode ran into (each once, in PROBLEMS order): why an answer was missed."""
+def problems(turns: Iterable[tuple[str, str, str | None]], answered: bool) -> list[str]:
+    """The kinds of trouble an episode ran into (each once, in PROBLEMS order), from its (wrote, told, error)
+    turns: why an answer was missed."""
     seen = set()
-    for s in traj.steps:
-        if s.error == "no action tag":
-            seen.add("cut off at the turn budget" if "<action>" in s.text and "</action>" not in s.text else "no action")
-        elif s.error and s.error.startswith("KB failure"):
+    for text, observation, error in turns:
+        if error == "no action tag":
+            seen.add("cut off at the turn budget" if "<action>" in text and "</action>" not in text else "no action")
+        elif error and error.startswith("KB failure"):
             seen.add("KB failure")
-        elif s.error and "does not exist" in s.error:
+        elif error and "does not exist" in error:
             seen.add("unknown name")
-        elif s.error:
+        elif error:
             seen.add("malformed action")
-        elif "(empty:" in s.observation:
+        elif "(empty:" in observation:
             seen.add("empty result")
-    seen.add("no answer" if traj.answer is None else "wrong answer")
+    seen.add("wrong answer" if answered else "no answer")
     return [p for p in PROBLEMS if p in seen]
 
 
@@ -85,7 +87,8 @@ def score(traj: Trajectory) -> EpisodeScore:
     score_f1 = f1(traj.answer, gold)
     return EpisodeScore(q.qid, q.level, q.function, score_f1, hits_at_1(traj.answer, gold),
                         exact_match(traj.answer, gold), valid, len(traj.steps), traj.answer is not None, transcript,
-                        problems(traj) if score_f1 < 1 else [])
+                        problems(((s.text, s.observation, s.error) for s in traj.steps), traj.answer is not None)
+                        if score_f1 < 1 else [])
 
 
 def _mean(scores: list[EpisodeScore]) -> dict[str, float]:
@@ -110,6 +113,10 @@ def summarise(scores: list[EpisodeScore], meta: dict | None = None) -> EvalRepor
 def load_report(path: str | Path) -> EvalReport:
     """A saved report, summarised again from its episodes (so reports saved by older versions gain new fields)."""
     data = json.loads(Path(path).read_text())
+    for e in data["episodes"]:
+        if e["f1"] < 1 and not e.get("problems"):  # saved before problems were recorded: read them off the transcript
+            e["problems"] = problems(((t["wrote"], t["told"], t.get("error")) for t in e.get("transcript", [])),
+                                     e["answered"])
     return summarise([EpisodeScore(**e) for e in data["episodes"]], data.get("meta"))
 
 
