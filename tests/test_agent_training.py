@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -16,7 +17,7 @@ from gapd_lite.models import ModelConfig, load_policy
 from gapd_lite.training.checkpoint import latest_checkpoint
 from gapd_lite.training.rewards import exact_match, f1, hits_at_1, reward
 from gapd_lite.training.sft import build_examples, sft_loss
-from gapd_lite.training.trainer import preset, train_sft
+from gapd_lite.training.trainer import JsonlLog, preset, train_sft
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,22 @@ def test_resume_gives_the_same_next_losses(tmp_path):
     assert resumed.resumed_from == 2
     assert [round(r["loss"], 6) for r in resumed.log] == [round(r["loss"], 6) for r in full.log]
     assert (tmp_path / "b" / "final" / "adapter_config.json").exists()
+
+
+def test_the_log_holds_each_update_once_after_a_fresh_rerun_or_a_lost_tail(tmp_path):
+    cfg = preset("smoke", out_dir=str(tmp_path))
+    first = train_sft(cfg, progress=False)
+    shutil.rmtree(tmp_path / "checkpoints")  # e.g. a new checkout: logs are committed, checkpoints are not
+    again = train_sft(cfg, progress=False)
+    assert again.resumed_from == 0 and [r["step"] for r in again.log] == [1, 2, 3, 4]
+    assert [round(r["loss"], 6) for r in again.log] == [round(r["loss"], 6) for r in first.log]
+    # killed after logging update 3 but before its checkpoint: the resumed run redoes 3 and logs it once
+    shutil.rmtree(tmp_path / "checkpoints")
+    train_sft(cfg, progress=False, stop_after=2)
+    JsonlLog(tmp_path / "log.jsonl").write({"step": 3, "loss": 123.0})
+    resumed = train_sft(cfg, progress=False)
+    assert resumed.resumed_from == 2 and [r["step"] for r in resumed.log] == [1, 2, 3, 4]
+    assert [round(r["loss"], 6) for r in resumed.log] == [round(r["loss"], 6) for r in first.log]
 
 
 def test_torn_and_corrupted_checkpoints_are_skipped(tmp_path):

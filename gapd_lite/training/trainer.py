@@ -7,8 +7,8 @@ data order and RNG state.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -190,6 +190,16 @@ class JsonlLog:
             return []
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
 
+    def keep_until(self, step: int) -> None:
+        """Forget records past `step` (the run's start): a fresh run starts an empty log, and a resumed one drops
+        the updates its checkpoint lost, which it is about to redo (else the curve would count them twice)."""
+        if not self.path.exists():
+            return
+        kept = [r for r in self.read() if r.get("step", 0) <= step]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        os.replace(tmp, self.path)
+
 
 @dataclass
 class RunResult:
@@ -232,6 +242,8 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
     ckpt = latest_checkpoint(out)
     if ckpt is not None:
         start = load_checkpoint(ckpt, policy.model, optimizer, scheduler)["step"]
+    if main:
+        log.keep_until(start)
     if n_examples == 0:
         raise ConfigError("no training examples: check the split, max_questions and max_len")
     if on_start is not None:
