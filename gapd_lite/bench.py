@@ -82,7 +82,8 @@ def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None, endpoint: str | No
 
 def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int = 3, model: str = "embedded",
                   adapter: str | None = None, share_prefix: bool = True, ragged_prefill: bool = True,
-                  kv_cache: str = "growing", decode_chunk: int | None = None, repeat: int = 1) -> dict:
+                  kv_cache: str = "growing", decode_chunk: int | None = None, repeat: int = 1,
+                  dtype: str = "auto") -> dict:
     """Batched rollouts (batch 8) vs one episode at a time: same model, same questions, greedy; the best of
     `repeat` alternating runs of each (this machine's speed drifts by ~10% between minutes)."""
     from .agent.rollout import RolloutConfig, rollout
@@ -91,7 +92,7 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
     from .kb import open_kb
     from .models import ModelConfig, load_policy
 
-    policy = load_policy(ModelConfig(name=model))
+    policy = load_policy(ModelConfig(name=model, dtype=dtype))
     if adapter:
         policy.load_adapter(adapter)
     kb = open_kb("memory")
@@ -112,7 +113,8 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
     timings = {name: min(ts) for name, ts in runs.items()}
     tokens = {k: sum(t.generated_tokens for t in v) for k, v in outputs.items()}
     same = all(a.rendered.ids == b.rendered.ids for a, b in zip(outputs["batched"], outputs["one_at_a_time"]))
-    return {"benchmark": "rollout", "model": model, "adapter": adapter, "questions": len(qs), "max_new_tokens": max_new_tokens,
+    return {"benchmark": "rollout", "model": model, "adapter": adapter, "dtype": str(policy.model.dtype).removeprefix("torch."),
+            "questions": len(qs), "max_new_tokens": max_new_tokens,
             "max_steps": max_steps, "shared_prefix_prefilled_once": share_prefix,
             "ragged_prefill": ragged_prefill, "kv_cache": kv_cache,
             "decode_chunk": configs["batched"].decode_chunk, "machine": machine(), "repeat": repeat, "seconds": timings, "seconds_each_run": runs,
@@ -265,7 +267,7 @@ def run(what: str, args, write: bool = True) -> dict:
                                ragged_prefill=not getattr(args, "no_ragged_prefill", False),
                                kv_cache="static" if getattr(args, "static_cache", False) else getattr(args, "kv_cache", "growing"),
                                decode_chunk=getattr(args, "decode_chunk", None),
-                               repeat=getattr(args, "rollout_repeat", 1))
+                               repeat=getattr(args, "rollout_repeat", 1), dtype=getattr(args, "dtype", None) or "auto")
     elif what == "step":
         if getattr(args, "kb_endpoint", None):
             raise ConfigError("`bench step` times one update on the bundled in-memory KB; drop --kb-endpoint")

@@ -146,7 +146,7 @@ def cmd_eval(args) -> int:
 
     kb = _open(args)  # fail fast (endpoint down, bad file) before loading a model
     questions = sample_questions(load_split(args.split), args.limit)
-    policy = load_policy(ModelConfig(name=args.model))
+    policy = load_policy(ModelConfig(name=args.model, dtype=args.dtype))
     if args.adapter:
         policy.load_adapter(args.adapter)
     config = RolloutConfig(greedy=True, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
@@ -158,6 +158,12 @@ def cmd_eval(args) -> int:
         plot_report({args.label or args.model: report}, Path(args.out).with_suffix(".png"))
     print(json.dumps({"overall": report.overall, "by_level": report.by_level, "misses": report.misses}, indent=1))
     return 0
+
+
+def _add_dtype_flag(p) -> None:
+    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"),
+                   help="model weights (auto: float32 on a CPU, bf16 on CUDA); bfloat16 pays on CPUs with AMX-BF16 "
+                        "(recent Xeons), where a batch-8 decode step costs 1.4x a batch-1 step instead of 2.3x")
 
 
 def _int_list(text: str, flag: str) -> tuple[int, ...]:
@@ -300,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="evaluate N questions spread evenly over the split (0: all)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-steps", type=int, default=8)
+    _add_dtype_flag(p)
     p.add_argument("--max-new-tokens", type=int, default=TURN_TOKENS,
                    help=f"tokens per turn (default {TURN_TOKENS}: every gold turn of the bundled questions fits)")
     p.add_argument("--out", help="write the report json (and a .png plot next to it)")
@@ -315,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "all: every one of them, one JSON (+ a .md summary next to --out)")
     p.add_argument("--model", help="model for `bench rollout`/`step` (default: embedded)")
     p.add_argument("--adapter", help="LoRA adapter for `bench rollout` (e.g. runs/sft-cpu-small/final)")
+    _add_dtype_flag(p)
     _add_kb_flags(p, backend=False)
     p.add_argument("--limit", type=int, default=300, help="questions to time")
     p.add_argument("--repeat", type=int, default=3, help="repetitions per form (best kept)")
