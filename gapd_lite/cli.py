@@ -114,14 +114,16 @@ def cmd_bench(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .models import ModelConfig
+    from dataclasses import replace
+
     from .training.trainer import preset, rl_preset, train_rl, train_sft
 
     overrides = {"out_dir": args.out, "max_steps": args.steps, "max_questions": args.max_questions,
                  "init_adapter": args.init_adapter, "seed": args.seed, "split": args.questions,
                  "max_minutes": args.max_minutes, "lr": args.lr}
-    if args.model:
-        overrides["model"] = ModelConfig(name=args.model)
+    if args.model or args.dtype != "auto":
+        base = (preset if args.method == "sft" else lambda name: rl_preset(name, args.method))(args.preset).model
+        overrides["model"] = replace(base, **({"name": args.model} if args.model else {}), dtype=args.dtype)
     if args.method == "sft":
         result = train_sft(preset(args.preset, **overrides), kb=_open(args, "memory"), progress=not args.quiet)
     else:
@@ -255,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run folder (default: the preset's); rerunning resumes from its last checkpoint")
     p.add_argument("--steps", type=int, help="override the number of updates")
     p.add_argument("--model", help="embedded | tiny | a Hugging Face id or local path")
+    _add_dtype_flag(p)
     p.add_argument("--max-questions", type=int, help="use only the first N training questions")
     p.add_argument("--init-adapter", help="start from a saved adapter folder")
     p.add_argument("--seed", type=int)

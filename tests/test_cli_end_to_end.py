@@ -21,6 +21,15 @@ def test_train_then_eval_cli(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "results" / "e.png").exists()
 
 
+def test_train_dtype_flag_keeps_the_presets_model(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--method", "sft", "--preset", "smoke", "--quiet", "--out", "runs/b", "--steps", "1",
+                 "--dtype", "bfloat16"]) == 0
+    model = json.loads((tmp_path / "runs" / "b" / "config.json").read_text())["model"]
+    assert model["name"] == "tiny" and model["dtype"] == "bfloat16" and model["tiny_layers"] == 2
+    assert (tmp_path / "runs" / "b" / "final" / "adapter_config.json").exists()
+
+
 def test_gapd_train_cli_and_resume(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = ["train", "--method", "gapd", "--preset", "smoke", "--quiet", "--out", "runs/g", "--lam", "0.3"]
