@@ -122,8 +122,8 @@ def cmd_train(args) -> int:
                  "init_adapter": args.init_adapter, "seed": args.seed, "split": args.questions,
                  "max_minutes": args.max_minutes, "lr": args.lr}
     if args.model or args.dtype != "auto":
-        base = (preset if args.method == "sft" else lambda name: rl_preset(name, args.method))(args.preset).model
-        overrides["model"] = replace(base, **({"name": args.model} if args.model else {}), dtype=args.dtype)
+        base = preset(args.preset) if args.method == "sft" else rl_preset(args.preset, args.method)
+        overrides["model"] = replace(base.model, **({"name": args.model} if args.model else {}), dtype=args.dtype)
     if args.method == "sft":
         result = train_sft(preset(args.preset, **overrides), kb=_open(args, "memory"), progress=not args.quiet)
     else:
