@@ -71,7 +71,6 @@ def _evaluate(policy, kb, questions, label: str, out: Path, batch: int | None = 
     """Greedy scores; on a 4-bit base the episodes are generated from merged 16-bit weights (same policy, faster)."""
     import torch
 
-    from .agent.prompts import TURN_TOKENS
     from .agent.rollout import RolloutConfig
     from .env.kbqa_env import EnvConfig
     from .eval import evaluate
@@ -80,7 +79,7 @@ def _evaluate(policy, kb, questions, label: str, out: Path, batch: int | None = 
     cuda = policy.device.type == "cuda"
     model = MergedGenerator(policy).model if uses_4bit(policy.config, policy.device) else policy.model
     report = evaluate(model, policy.tokenizer, kb, questions,
-                      RolloutConfig(greedy=True, batch_size=batch or (64 if cuda else 8), max_new_tokens=TURN_TOKENS,
+                      RolloutConfig(greedy=True, batch_size=batch or (64 if cuda else 8),
                                     env=EnvConfig(max_steps=5)),
                       progress=True, meta={"arm": label, "questions": len(questions)})
     report.save(out)
