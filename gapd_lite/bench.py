@@ -124,6 +124,40 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
             "goal": ">= 3.5x at batch 8 on 2 CPU cores", "goal_met": timings["one_at_a_time"] / timings["batched"] >= 3.5}
 
 
+def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=None) -> dict:
+    """Where the gold relation sits in the list `get_relations` shows before the gold hop: in the KB's
+    (alphabetical) order and ranked by question overlap (env/relevance.py). Not a timing: a quality check."""
+    from .agent.gold import gold_episode
+    from .data import load_split
+    from .env.kbqa_env import EnvConfig
+    from .env.relevance import rank_relations
+    from .kb.memory import MemoryKB
+    from .logic.execute import run_action
+
+    kb = MemoryKB.load(kb_path)
+    per_split = {}
+    for split in splits:
+        ranks: dict[str, list[int]] = {"alphabetical": [], "ranked": []}
+        for q in load_split(split):
+            turns, env = gold_episode(q, kb, EnvConfig(max_steps=64, rank_relations=False))
+            for rec, nxt in zip(env.history, env.history[1:]):
+                if rec.action is None or rec.action.name != "get_relations" or nxt.action is None \
+                        or nxt.action.name != "get_neighbors" or nxt.action.args[0] != rec.action.args[0]:
+                    continue
+                rels, gold = run_action(kb, rec.action, list(rec.states)), str(nxt.action.args[1])
+                if gold in rels:
+                    ranks["alphabetical"].append(rels.index(gold))
+                    ranks["ranked"].append(rank_relations(rels, q.question).index(gold))
+        per_split[split] = {order: {"lists": len(r), "top1": _share(r, 1), "top3": _share(r, 3), "top5": _share(r, 5),
+                                    "median_rank": statistics.median(r) + 1 if r else None}
+                            for order, r in ranks.items()}
+    return {"benchmark": "ranking", "machine": machine(), "splits": per_split}
+
+
+def _share(ranks: list[int], k: int) -> float:
+    return round(sum(r < k for r in ranks) / len(ranks), 4) if ranks else 0.0
+
+
 def gold_batch(policy, kb, questions: int = 4, group_size: int = 2, max_tokens: int | None = None):
     """A fixed batch: G copies of each question's gold dialogue (every step has an action to distil),
     cut to `max_tokens` when given."""
@@ -272,6 +306,8 @@ def run(what: str, args, write: bool = True) -> dict:
         if getattr(args, "kb_endpoint", None):
             raise ConfigError("`bench step` times one update on the bundled in-memory KB; drop --kb-endpoint")
         result = bench_step(model=model)
+    elif what == "ranking":
+        result = bench_ranking(kb_path=getattr(args, "kb", None))
     elif what == "gpu":
         from .gpu_bench import bench_gpu
         shapes = tuple(x for x in (getattr(args, "shapes", None) or "").split(",") if x) or None
@@ -281,7 +317,7 @@ def run(what: str, args, write: bool = True) -> dict:
     elif what == "all":
         result = bench_all(args)
     else:
-        raise ConfigError(f"unknown benchmark {what!r}: choose kb, rollout, step, gpu or all")
+        raise ConfigError(f"unknown benchmark {what!r}: choose kb, rollout, step, ranking, gpu or all")
     if write and getattr(args, "out", None):
         write_json(args.out, result)
         if what == "all":

@@ -319,9 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="benchmarks that print JSON")
-    p.add_argument("what", choices=("kb", "rollout", "step", "gpu", "all"),
+    p.add_argument("what", choices=("kb", "rollout", "step", "ranking", "gpu", "all"),
                    help="kb: per-form execution time, memory vs pyoxigraph vs rdflib; rollout: batched vs one-at-a-time "
-                        "generation; step: one GAPD update vs one GRPO update; gpu: QLoRA memory and speed (CUDA); "
+                        "generation; step: one GAPD update vs one GRPO update; ranking: where the gold relation sits in "
+                        "the relation lists the agent reads; gpu: QLoRA memory and speed (CUDA); "
                         "all: every one of them, one JSON (+ a .md summary next to --out)")
     p.add_argument("--model", help="model for `bench rollout`/`step` (default: embedded)")
     p.add_argument("--adapter", help="LoRA adapter for `bench rollout` (e.g. runs/sft-cpu-small/final)")

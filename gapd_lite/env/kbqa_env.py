@@ -15,6 +15,7 @@ from ..kb.base import KB
 from ..kb.terms import Literal, Term, term_sort_key
 from ..logic.execute import run_action
 from .actions import Action, RelPath, Var, parse_action
+from .relevance import rank_relations
 
 ACTION_RE = re.compile(r"<action>(.*?)</action>", re.S)
 
@@ -26,6 +27,7 @@ class EnvConfig:
     max_listed: int = 8  # entities or values shown per observation
     max_relations: int = 40  # relations shown by get_relations / get_attributes
     max_set_size: int = 20_000  # larger results are refused instead of bound
+    rank_relations: bool = True  # list relations by overlap with the question's words (env/relevance.py)
 
     def __post_init__(self) -> None:
         require_positive(self, "max_steps", "max_listed", "max_relations", "max_set_size")
@@ -142,6 +144,8 @@ class KBQAEnv:
         return f"{len(items)} {noun}: [{', '.join(parts)}{more}]" if items else f"0 {noun}"
 
     def _list_relations(self, action: Action, rels: list[str]) -> str:
+        if self.config.rank_relations:
+            rels = rank_relations(rels, self.question)
         shown = rels[: self.config.max_relations]
         more = f", … (+{len(rels) - len(shown)} more)" if len(rels) > len(shown) else ""
         what = "relations" if action.name == "get_relations" else "attributes"
