@@ -46,6 +46,18 @@ for text in [
     print(f"> {text}\n  {record.observation[:200]}\n")
 
 # %% [markdown]
+# ## Relation lists come ranked
+# A 135M model cannot match 40 alphabetical relation names to a question by itself. Like other agentic KBQA
+# systems, the environment ranks them first, by the words they share with the question
+# (`gapd_lite/env/relevance.py`; `gapd-lite bench ranking` measures how often the gold relation comes first).
+# `EnvConfig(rank_relations=False)` shows the KB's order.
+
+# %%
+for ranked in (False, True):
+    e = KBQAEnv(kb, task.question, dict(task.entities), EnvConfig(rank_relations=ranked))
+    print("ranked:  " if ranked else "KB order:", e.step(f"<action>get_relations({mid})</action>").observation[:240])
+
+# %% [markdown]
 # ## The gold agent
 # It plays the question's gold action sequence (notebook 02) through the same environment — this is
 # also how the SFT warm-start data (notebook 05) is made. It solves every bundled question (a test checks).
