@@ -44,6 +44,36 @@ def test_teacher_prefix_reuse_equals_full_teacher_forward(tiny, gold_batch):
     assert cached["distill_loss"] > 0
 
 
+def test_batched_teacher_forwards_equal_one_step_at_a_time(tiny, gold_batch):
+    """Steps of different trajectories and prefix lengths share one left-padded teacher forward; the mask and
+    positions make each row see exactly its own context, so the divergence is the same as step by step."""
+    from gapd_lite.training.rl import TeacherJob, teacher_logits
+    from gapd_lite.models import base_model, decoder_call, output_cache
+    from gapd_lite.training.logprobs import pad_batch
+
+    results = {k: rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=1.0, teacher_batch=k), 1.0)[1]
+               for k in (1, 3, 64)}
+    assert results[1]["action_tokens"] == results[64]["action_tokens"] > 0
+    for k in (3, 64):
+        assert results[k]["distill_loss"] == pytest.approx(results[1]["distill_loss"], rel=1e-4, abs=1e-6)
+    # the logits themselves, for steps whose prefixes differ in length
+    trajs = gold_batch.trajectories
+    ids, attn, _ = pad_batch([t.rendered.ids for t in trajs], [t.rendered.mask for t in trajs], tiny.tokenizer.pad_token_id)
+    base = base_model(tiny.model)
+    decoder, head = base.get_decoder(), base.get_output_embeddings()
+    tiny.model.eval()
+    with torch.no_grad():
+        cache = output_cache(decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=True))
+    jobs = [TeacherJob(b, r.obs_ends[t], [5, 6, 7][: 1 + t % 3], r.action_spans[t])
+            for b, r in ((b, t.rendered) for b, t in enumerate(trajs)) for t in range(len(r.obs_ends))
+            if r.action_spans[t] is not None]
+    assert len({j.prefix_end for j in jobs}) > 3
+    one, batched, full = (teacher_logits(decoder, head, ids, jobs, c, k) for c, k in ((cache, 1), (cache, len(jobs)), (None, 1)))
+    tiny.model.train()
+    for a, b, c in zip(one, batched, full):
+        assert a.shape == b.shape == c.shape and torch.allclose(a, b, atol=1e-4) and torch.allclose(a, c, atol=1e-4)
+
+
 def test_lambda_zero_is_grpo_and_skips_the_teacher(tiny, gold_batch):
     loss, stats = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2), 0.0)
     assert "distill_loss" not in stats and stats["teacher_s"] == 0.0
@@ -73,6 +103,8 @@ def test_rl_run_resumes_exactly(tmp_path):
 
 
 def test_bad_rl_settings():
+    with pytest.raises(ConfigError, match="teacher_batch"):
+        RLSettings(teacher_batch=0)
     with pytest.raises(ConfigError, match="group_size"):
         RLSettings(group_size=1)
     with pytest.raises(ConfigError, match="GRPO means"):

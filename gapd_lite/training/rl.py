@@ -15,7 +15,9 @@ import time
 from dataclasses import dataclass, field, replace
 
 import torch
+from transformers import DynamicCache
 
+from ..agent.kv_cache import KVState, batch_layers
 from ..agent.render import encode
 from ..agent.prompts import TURN_TOKENS, hint_message
 from ..agent.rollout import RolloutConfig, Trajectory, rollout
@@ -56,6 +58,7 @@ class RLSettings:
     format_bonus: float = 0.1
     sft_weight: float = 0.0  # ablation: + w × SFT loss on the gold trajectory ("gold only as supervised data")
     teacher_cache: bool = True  # reuse the student's prefix KV for the teacher (False: full teacher forwards)
+    teacher_batch: int = 8  # distilled steps whose teacher forwards run together (1: one step at a time)
     merged_generation: bool = False  # roll out from a merged 16-bit copy (fast on a GPU with a 4-bit base)
     update_chunk: int = 0  # trajectories per forward/backward (same loss and gradient; 0 = the whole batch at once)
     rollout_batch: int = 8  # episodes generated together (a GPU takes a whole update's G × questions at once)
@@ -75,6 +78,8 @@ class RLSettings:
             raise ConfigError(f"matcher={self.matcher!r}: choose {' or '.join(MATCHERS)}")
         if self.rollout_batch < 1:
             raise ConfigError(f"rollout_batch={self.rollout_batch}: must be >= 1")
+        if self.teacher_batch < 1:
+            raise ConfigError(f"teacher_batch={self.teacher_batch}: must be >= 1 (1 = one step at a time)")
         if self.update_chunk < 0:
             raise ConfigError(f"update_chunk={self.update_chunk}: must be >= 0 (0 = the whole batch at once)")
 
@@ -141,6 +146,55 @@ def _rc(settings: RLSettings):
     return RewardConfig(format_bonus=settings.format_bonus)
 
 
+@dataclass(frozen=True)
+class TeacherJob:
+    """One distilled step: trajectory row, where its context ends (before turn t), the hint ids, the action span."""
+    row: int
+    prefix_end: int
+    hint: list[int]
+    span: tuple[int, int]
+
+
+@torch.no_grad()
+def teacher_logits(decoder, head, ids: torch.Tensor, jobs: list[TeacherJob], cache=None,
+                   batch: int = 8) -> list[torch.Tensor]:
+    """The hinted teacher's logits at each job's action positions (stop-grad), `batch` steps per forward.
+
+    The teacher's context is the student's up to the end of the observation before step t, then the hint, then
+    turn t up to its last action token. With the student's KV `cache`, that prefix is not recomputed: the steps'
+    prefixes are left-padded into one cache, their hint + turn tokens left-padded after it, and the mask hides
+    the pads (positions follow from it), so each row sees exactly its own context. Without a cache (the naive
+    ablation), each step is one full forward.
+    """
+    out: list[torch.Tensor] = []
+    device = ids.device
+    for i in range(0, len(jobs), max(1, batch) if cache is not None else 1):
+        group = jobs[i:i + max(1, batch)] if cache is not None else jobs[i:i + 1]
+        new = [torch.cat([torch.tensor(j.hint, device=device), ids[j.row, j.prefix_end:j.span[1] - 1]]) for j in group]
+        if cache is None:
+            j = group[0]
+            hidden = decoder_call(decoder, input_ids=torch.cat([ids[j.row, :j.prefix_end], new[0]]).unsqueeze(0),
+                                  use_cache=False).last_hidden_state
+            starts = [j.prefix_end]
+        else:
+            width_c, width_n = max(j.prefix_end for j in group), max(len(n) for n in new)
+            layers = batch_layers([KVState([(layer.keys[j.row:j.row + 1, :, :j.prefix_end],
+                                             layer.values[j.row:j.row + 1, :, :j.prefix_end]) for layer in cache.layers],
+                                           j.prefix_end) for j in group], width_c)
+            input_ids = torch.stack([torch.cat([n.new_zeros(width_n - len(n)), n]) for n in new])
+            attention = torch.tensor([[0] * (width_c - j.prefix_end) + [1] * j.prefix_end + [0] * (width_n - len(n))
+                                      + [1] * len(n) for j, n in zip(group, new)], device=device)
+            positions = (attention.cumsum(-1) - 1).clamp(min=0)[:, width_c:]
+            hidden = decoder_call(decoder, input_ids=input_ids, attention_mask=attention, position_ids=positions,
+                                  cache=DynamicCache(ddp_cache_data=layers), use_cache=True).last_hidden_state
+            starts = [width_n - len(n) for n in new]
+        for k, (j, n) in enumerate(zip(group, new)):
+            first = starts[k] + len(j.hint)  # where turn t's tokens begin among this row's new tokens
+            offset = j.span[0] - 1 - j.prefix_end  # the token before the action, counted from the end of the prefix
+            out.append(head(hidden[k, first + offset:first + offset + j.span[1] - j.span[0]]).float())
+    return out
+
+
 def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_examples=None,
                    weights: tuple[float, float] = (1.0, 1.0)) -> tuple[torch.Tensor, dict]:
     """The loss of one GRPO (λ = 0) or GAPD update on a batch of trajectories, with timing stats.
@@ -148,8 +202,6 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
     `weights` multiply the GRPO and distillation means: a chunk's share of the whole batch's tokens, so
     that chunks (`chunked_update_loss`) add up to the token-level means over the whole batch.
     """
-    from transformers import DynamicCache
-
     tok, model = policy.tokenizer, policy.model
     device = next(model.parameters()).device
     trajs = batch.trajectories
@@ -185,7 +237,7 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
             model.eval()  # so one no-grad pass builds the prefix cache, and the teacher may continue from it
             with torch.no_grad():
                 cache = output_cache(decoder_call(decoder, input_ids=ids, attention_mask=attn, use_cache=True))
-        student_parts, teacher_parts, keep_parts = [], [], []
+        student_parts, jobs = [], []
         for b, traj in enumerate(trajs):
             if not _distilled(traj, batch.gold_for(b, settings.group_size)):
                 continue
@@ -194,31 +246,16 @@ def rl_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, sft_e
             match_s += time.perf_counter() - tm
             r = traj.rendered
             for t, (al, span) in enumerate(zip(alignments, r.action_spans)):
-                if not _distilled_step(r, t, span):
-                    continue
-                prefix_end, (a0, a1) = r.obs_ends[t], span
-                hint = torch.tensor(encode(tok, hint_message(str(al.action))), device=device)
-                seg = ids[b, prefix_end:a1 - 1]  # what follows the hint, up to the last token predicting the action
-                tt = time.perf_counter()
-                with torch.no_grad():
-                    if cache is not None:
-                        prefix = DynamicCache(ddp_cache_data=[(layer.keys[b:b + 1, :, :prefix_end].detach(),
-                                                               layer.values[b:b + 1, :, :prefix_end].detach())
-                                                              for layer in cache.layers])
-                        t_out = decoder_call(decoder, input_ids=torch.cat([hint, seg]).unsqueeze(0), cache=prefix, use_cache=True)
-                        t_hidden = t_out.last_hidden_state[0]
-                        offset = len(hint) - prefix_end
-                    else:
-                        full = torch.cat([ids[b, :prefix_end], hint, seg]).unsqueeze(0)
-                        t_hidden = decoder_call(decoder, input_ids=full, use_cache=False).last_hidden_state[0]
-                        offset = len(hint)
-                    positions = torch.arange(a0 - 1, a1 - 1, device=device)
-                    teacher_parts.append(head(t_hidden[positions + offset]).float())
-                    keep_parts.append(until_first_disagreement(teacher_parts[-1], ids[b, a0:a1])
-                                      if settings.distill_tokens == "until_disagreement"
-                                      else torch.ones(a1 - a0, dtype=torch.bool, device=device))
-                teacher_s += time.perf_counter() - tt
-                student_parts.append(head(hidden[b, a0 - 1:a1 - 1]).float())
+                if _distilled_step(r, t, span):
+                    jobs.append(TeacherJob(b, r.obs_ends[t], encode(tok, hint_message(str(al.action))), span))
+                    student_parts.append(head(hidden[b, span[0] - 1:span[1] - 1]).float())
+        tt = time.perf_counter()
+        teacher_parts = teacher_logits(decoder, head, ids, jobs, cache, settings.teacher_batch)
+        keep_parts = [until_first_disagreement(logits, ids[j.row, j.span[0]:j.span[1]])
+                      if settings.distill_tokens == "until_disagreement"
+                      else torch.ones(j.span[1] - j.span[0], dtype=torch.bool, device=device)
+                      for j, logits in zip(jobs, teacher_parts)]
+        teacher_s += time.perf_counter() - tt
         if rebuild:
             model.train()
         if student_parts:
