@@ -21,9 +21,8 @@ def step_ms(m, b, reps=3):
 
 adapter = sys.argv[1] if len(sys.argv) > 1 else "runs/sft-cpu-small-ranked/final"
 for attn in ("sdpa", "eager"):
-    p = load_policy(ModelConfig(attn_implementation=attn) if "attn_implementation" in ModelConfig.__dataclass_fields__ else ModelConfig())
-    if attn == "eager":
-        p.model.config._attn_implementation = "eager"
+    p = load_policy(ModelConfig())
+    p.model.set_attn_implementation(attn)
     p.load_adapter(adapter); m = p.model.eval()
     b1, b8 = step_ms(m, 1), step_ms(m, 8)
     print(f"{attn} LoRA unmerged: b1 {b1:.0f} ms, b8 {b8:.0f} ms, b8/b1 {b8 / b1:.2f}", flush=True)
