@@ -18,3 +18,13 @@ def test_bench_rollout_compares_equal_trajectories_and_reports_the_setup():
 def test_bench_rollout_runs_in_bfloat16_when_asked():
     out = bench_rollout(questions=2, max_new_tokens=4, max_steps=1, model="tiny", dtype="bfloat16")
     assert out["dtype"] == "bfloat16" and out["generated_tokens"]["batched"] > 0
+
+
+def test_bench_step_times_every_variant_on_the_same_batch():
+    from gapd_lite.bench import bench_step
+
+    result = bench_step(model="tiny", repeat=1, max_tokens=768)
+    assert set(result["seconds"]) == {"grpo", "gapd", "gapd_teacher_step_by_step", "gapd_naive_teacher"}
+    assert result["trajectories"] == 4 and result["action_steps"] > 4 and all(v > 0 for v in result["seconds"].values())
+    assert result["gapd_over_grpo"] == result["seconds"]["gapd"] / result["seconds"]["grpo"]
+    assert 0 <= result["matching_share_of_gapd_step"] < 1 and isinstance(result["goal_met"], bool)
