@@ -13,6 +13,8 @@ def test_bench_rollout_compares_equal_trajectories_and_reports_the_setup():
     assert out["seconds"]["batched"] == min(out["seconds_each_run"]["batched"])
     assert out["speedup"] == pytest.approx(out["seconds"]["one_at_a_time"] / out["seconds"]["batched"])
     assert out["generated_tokens"]["batched"] == out["generated_tokens"]["one_at_a_time"] > 0
+    # 3 questions and their observations; the system prompt all 3 start with counts once
+    assert 0 < out["prefilled_tokens"] < 3 * 1000
 
 
 def test_bench_rollout_runs_in_bfloat16_when_asked():
