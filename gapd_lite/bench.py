@@ -86,7 +86,7 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
                   dtype: str = "auto") -> dict:
     """Batched rollouts (batch 8) vs one episode at a time: same model, same questions, greedy; the best of
     `repeat` alternating runs of each (this machine's speed drifts by ~10% between minutes)."""
-    from .agent.rollout import RolloutConfig, rollout
+    from .agent.rollout import RolloutConfig, rollout, shared_prefix_len
     from .data import load_split, sample_questions
     from .env.kbqa_env import EnvConfig
     from .kb import open_kb
@@ -113,7 +113,6 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
     timings = {name: min(ts) for name, ts in runs.items()}
     tokens = {k: sum(t.generated_tokens for t in v) for k, v in outputs.items()}
     same = all(a.rendered.ids == b.rendered.ids for a, b in zip(outputs["batched"], outputs["one_at_a_time"]))
-    from .agent.rollout import shared_prefix_len
     trajs = outputs["batched"]
     shared = shared_prefix_len([t.rendered.ids for t in trajs]) if share_prefix else 0
     # tokens read in (question, observations; the shared system prompt once): prefill is compute-bound on a CPU,
