@@ -9,7 +9,8 @@
 #
 # The latest committed run (`results/exp-v4/`, at the end of this notebook; relation lists ranked by the question,
 # 96-token turns) starts from a stronger warm start (F1 0.325): GRPO and GRPO + SFT change none of the 40 answers,
-# GAPD and prefix-matched GAPD each solve one more question (0.350) and lose none. One question in 40, one seed.
+# GAPD and prefix-matched GAPD each solve one more question (0.350) and lose none. A second seed for GRPO and GAPD
+# (`results/exp-v4-seeds/`) gives 0.328 and 0.350: GAPD leads in both seeds, by about one question in 40.
 #
 # What the earlier run with every ablation shows (2 CPU cores, 10 updates × 2 questions × G = 4 per arm, 40 test
 # questions): GRPO barely moves the SFT policy (F1 0.125 → 0.128). GAPD with mid-anchor matching ties it
