@@ -144,7 +144,7 @@ def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=No
     for split in splits:
         ranks: dict[str, list[int]] = {"alphabetical": [], "ranked": []}
         for q in load_split(split):
-            turns, env = gold_episode(q, kb, EnvConfig(max_steps=64, rank_relations=False))
+            _, env = gold_episode(q, kb, EnvConfig(max_steps=64, rank_relations=False))
             for rec, nxt in zip(env.history, env.history[1:]):
                 if rec.action is None or rec.action.name != "get_relations" or nxt.action is None \
                         or nxt.action.name != "get_neighbors" or nxt.action.args[0] != rec.action.args[0]:

@@ -91,6 +91,13 @@ def batch_layers(states: list[KVState | None], width: int) -> list[tuple[torch.T
     return layers
 
 
+def cache_attention_mask(cached: list[int], new: list[int], device=None) -> torch.Tensor:
+    """The mask over [cached tokens, left-padded][new tokens, left-padded]: 1 on each row's own tokens only."""
+    width_c, width_n = max(cached), max(new)
+    return torch.tensor([[0] * (width_c - c) + [1] * c + [0] * (width_n - n) + [1] * n for c, n in zip(cached, new)],
+                        device=device)
+
+
 def batch_cache(model, states: list[KVState | None], width: int, capacity: int, kind: str):
     """The batch's starting cache for decoding up to `capacity` positions (None: nothing cached yet).
 

@@ -20,7 +20,7 @@ from ..errors import ConfigError, require_positive
 from ..kb.base import KB
 from ..kb.terms import Term
 from .gold import task_for
-from .kv_cache import KVState, batch_cache, extend_state, prefix_state
+from .kv_cache import KVState, batch_cache, cache_attention_mask, extend_state, prefix_state
 from .prompts import TURN_TOKENS, PromptConfig, Task
 from .render import Rendered, add_observation, add_turn, render_prompt
 
@@ -140,8 +140,7 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
     fresh = [c[n:] for c, n in zip(contexts, cached)]
     width_c, width_n = max(cached), max(len(f) for f in fresh)
     ids = torch.tensor([[pad] * width_c + [pad] * (width_n - len(f)) + f for f in fresh], device=device)
-    attention = torch.tensor([[0] * (width_c - n) + [1] * n + [0] * (width_n - len(f)) + [1] * len(f)
-                              for n, f in zip(cached, fresh)], device=device)
+    attention = cache_attention_mask(cached, [len(f) for f in fresh], device)
     stops = stop_token_ids(tokenizer)
     kwargs = dict(do_sample=False) if config.greedy else dict(do_sample=True, temperature=config.temperature,
                                                               top_p=config.top_p, top_k=0)

@@ -15,8 +15,9 @@ STOPWORDS = frozenset(
     "a an and are as at be by did do does for from had has have how in is it its many much of on or that the "
     "this to was were what when where which who whom whose with".split())
 _WORD = re.compile(r"[a-z0-9]+")
-# Weight of a match in the property name, its type and its domain (domain.type.property).
-WEIGHTS = (0.5, 1.0, 2.0)
+# Weight of a match in the property name and in its type (domain.type.property); any other part weighs 0.5.
+WEIGHTS = (2.0, 1.0)
+OTHER_WEIGHT = 0.5
 
 
 def stem(word: str) -> str:
@@ -35,9 +36,9 @@ def question_words(question: str) -> frozenset[str]:
 
 def relevance(relation: str, words: frozenset[str]) -> float:
     """Weighted count of the relation's name parts that occur (stemmed) among the question's words."""
-    parts = relation.lstrip("^").split(".")
-    weights = WEIGHTS[-len(parts):] if len(parts) <= len(WEIGHTS) else (WEIGHTS[0],) * (len(parts) - 2) + WEIGHTS[1:]
-    return sum(w for part, w in zip(parts, weights) for token in part.split("_") if stem(token) in words)
+    parts = reversed(relation.lstrip("^").split("."))  # property first
+    return sum(WEIGHTS[depth] if depth < len(WEIGHTS) else OTHER_WEIGHT
+               for depth, part in enumerate(parts) for token in part.split("_") if stem(token) in words)
 
 
 def rank_relations(relations: list[str], question: str) -> list[str]:

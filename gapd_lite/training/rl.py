@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from transformers import DynamicCache
 
-from ..agent.kv_cache import KVState, batch_layers
+from ..agent.kv_cache import KVState, batch_layers, cache_attention_mask
 from ..agent.render import encode
 from ..agent.prompts import TURN_TOKENS, hint_message
 from ..agent.rollout import RolloutConfig, Trajectory, rollout
@@ -168,8 +168,9 @@ def teacher_logits(decoder, head, ids: torch.Tensor, jobs: list[TeacherJob], cac
     """
     out: list[torch.Tensor] = []
     device = ids.device
-    for i in range(0, len(jobs), max(1, batch) if cache is not None else 1):
-        group = jobs[i:i + max(1, batch)] if cache is not None else jobs[i:i + 1]
+    size = max(1, batch) if cache is not None else 1
+    for i in range(0, len(jobs), size):
+        group = jobs[i:i + size]
         new = [torch.cat([torch.tensor(j.hint, device=device), ids[j.row, j.prefix_end:j.span[1] - 1]]) for j in group]
         if cache is None:
             j = group[0]
@@ -182,8 +183,7 @@ def teacher_logits(decoder, head, ids: torch.Tensor, jobs: list[TeacherJob], cac
                                              layer.values[j.row:j.row + 1, :, :j.prefix_end]) for layer in cache.layers],
                                            j.prefix_end) for j in group], width_c)
             input_ids = torch.stack([torch.cat([n.new_zeros(width_n - len(n)), n]) for n in new])
-            attention = torch.tensor([[0] * (width_c - j.prefix_end) + [1] * j.prefix_end + [0] * (width_n - len(n))
-                                      + [1] * len(n) for j, n in zip(group, new)], device=device)
+            attention = cache_attention_mask([j.prefix_end for j in group], [len(n) for n in new], device)
             positions = (attention.cumsum(-1) - 1).clamp(min=0)[:, width_c:]
             hidden = decoder_call(decoder, input_ids=input_ids, attention_mask=attention, position_ids=positions,
                                   cache=DynamicCache(ddp_cache_data=layers), use_cache=True).last_hidden_state
