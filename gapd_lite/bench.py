@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import time
 from pathlib import Path
@@ -130,10 +131,12 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
 
 
 def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=None) -> dict:
-    """Where the gold relation sits in the list `get_relations` shows before the gold hop: in the KB's
-    (alphabetical) order and ranked by question overlap (env/relevance.py). Not a timing: a quality check."""
+    """Where the gold relation sits in the list `get_relations` shows before the gold hop, in the KB's
+    (alphabetical) order and ranked by question overlap (env/relevance.py); and whether the classes listed with a
+    set include the class the gold `filter_class` keeps. Not a timing: a quality check."""
     from .agent.gold import gold_episode
     from .data import load_split
+    from .env.actions import Var
     from .env.kbqa_env import EnvConfig
     from .env.relevance import rank_relations
     from .kb.memory import MemoryKB
@@ -143,8 +146,16 @@ def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=No
     per_split = {}
     for split in splits:
         ranks: dict[str, list[int]] = {"alphabetical": [], "ranked": []}
+        classes: list[int] = []  # where a gold filter_class's class sits among the classes listed with its input
         for q in load_split(split):
             _, env = gold_episode(q, kb, EnvConfig(max_steps=64, rank_relations=False))
+            bound = {rec.var: rec.observation for rec in env.history if rec.var is not None}
+            for rec in env.history:
+                if rec.action is not None and rec.action.name == "filter_class" and isinstance(rec.action.args[0], Var):
+                    listed = re.search(r"; classes: \[(.*)\]$", bound[rec.action.args[0].index])
+                    shown = listed.group(1).split(", ") if listed else []
+                    gold = str(rec.action.args[1])
+                    classes.append(shown.index(gold) if gold in shown else 100)
             for rec, nxt in zip(env.history, env.history[1:]):
                 if rec.action is None or rec.action.name != "get_relations" or nxt.action is None \
                         or nxt.action.name != "get_neighbors" or nxt.action.args[0] != rec.action.args[0]:
@@ -156,6 +167,8 @@ def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=No
         per_split[split] = {order: {"lists": len(r), "top1": _share(r, 1), "top3": _share(r, 3), "top5": _share(r, 5),
                                     "median_rank": statistics.median(r) + 1 if r else None}
                             for order, r in ranks.items()}
+        per_split[split]["classes"] = {"steps": len(classes), "listed": _share(classes, 100), "first": _share(classes, 1),
+                                       "top3": _share(classes, 3)}
     return {"benchmark": "ranking", "machine": machine(), "splits": per_split}
 
 

@@ -41,7 +41,8 @@ def test_empty_and_long_results_and_lists(env):
     r = env.step("<action>get_neighbors(m.0uk, location.country.currency_used)</action>")
     assert r.observation.startswith("#0 = 0 entities") and "empty" in r.observation and r.var == 0
     r = env.step("<think>cities</think><action>get_neighbors(m.0fr, location.location.contains)</action>")
-    assert r.observation == "#1 = 2 entities: [Lyon (m.0lyon), Paris (m.0paris)]" and r.states[1] == {"m.0paris", "m.0lyon"}
+    assert r.observation == "#1 = 2 entities: [Lyon (m.0lyon), Paris (m.0paris)]; classes: [location.citytown, location.location]"
+    assert r.states[1] == {"m.0paris", "m.0lyon"}
     r = env.step("<action>get_instances(location.location)</action>")
     assert "9 entities" in r.observation and "(+7 more)" in r.observation
     r = env.step("<action>get_relations(m.0fr)</action>")

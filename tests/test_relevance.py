@@ -1,11 +1,14 @@
-"""Relation lists ranked by the question: relevant relations first, ties in KB order, and it helps on real data."""
+"""Relation and class lists ranked by the question: relevant names first, ties in a fixed order; it helps on real data."""
 from __future__ import annotations
 
 import re
 
+import pytest
+
 from gapd_lite.bench import bench_ranking
 from gapd_lite.env.kbqa_env import EnvConfig, KBQAEnv
-from gapd_lite.env.relevance import question_words, rank_relations, relevance, stem
+from gapd_lite.errors import ConfigError
+from gapd_lite.env.relevance import question_words, rank_classes, rank_relations, relevance, stem
 
 
 def test_words_are_stemmed_and_stopwords_dropped():
@@ -49,3 +52,27 @@ def test_ranking_puts_the_gold_relation_first_far_more_often_on_the_bundled_ques
     assert test["ranked"]["lists"] == test["alphabetical"]["lists"] > 500
     assert test["ranked"]["top1"] > 0.35 > 0.10 > test["alphabetical"]["top1"]
     assert test["ranked"]["top3"] > test["alphabetical"]["top3"] + 0.3
+
+
+def test_classes_rank_by_question_then_members_then_name():
+    counts = {"location.location": 3, "location.citytown": 2, "location.dated_location": 3, "location.country": 1}
+    assert rank_classes(counts, "Which country borders Chad?")[0] == "location.country"  # relevance beats count
+    assert rank_classes(counts, "zzz") == ["location.dated_location", "location.location", "location.citytown",
+                                           "location.country"]
+
+
+def test_env_lists_the_classes_of_a_bound_set_and_can_be_told_not_to(tiny_kbs):
+    kb, question = tiny_kbs["memory"], "Which cities does France contain?"
+    act = "<action>get_neighbors(m.0fr, location.location.contains)</action>"
+    listed = KBQAEnv(kb, question, {"m.0fr": "France"}).step(act).observation
+    assert listed.endswith("; classes: [location.citytown, location.location]")
+    one = KBQAEnv(kb, question, {"m.0fr": "France"}, EnvConfig(max_classes=1)).step(act).observation
+    assert one.endswith("; classes: [location.citytown]")
+    assert "classes" not in KBQAEnv(kb, question, {"m.0fr": "France"}, EnvConfig(max_classes=0)).step(act).observation
+    with pytest.raises(ConfigError, match="max_classes"):
+        EnvConfig(max_classes=-1)
+
+
+def test_the_gold_class_is_almost_always_among_the_listed_classes():
+    test = bench_ranking(("test",))["splits"]["test"]["classes"]
+    assert test["steps"] > 500 and test["listed"] > 0.95 and test["first"] > 0.7

@@ -15,7 +15,7 @@ get_neighbors(x, r): what x reaches through r; the result becomes #k
 intersection(x, y); count(x); get_attributes(x)
 argmax(x, r) / argmin(x, r): largest / smallest r (r1/r2 chains relations)
 lt(x, r, v) / le / gt / ge: keep members whose r is < / <= / > / >= v
-filter_class(x, c): keep members of class c; get_instances(c): all members of c
+filter_class(x, c): keep members of class c (each result lists its classes); get_instances(c): all members of c
 time_filter(x, r, year): keep members whose period covers the year
 answer(x): x is the final answer
 Results come back in <information>...</information>."""

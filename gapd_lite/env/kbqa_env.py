@@ -8,16 +8,18 @@ needs: the action, the variable it bound, and every entity set the agent holds s
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
-from ..errors import ActionError, EndpointError, GapdError, require_positive
+from ..errors import ActionError, ConfigError, EndpointError, GapdError, require_positive
 from ..kb.base import KB
 from ..kb.terms import Literal, Term, term_sort_key
 from ..logic.execute import run_action
 from .actions import Action, RelPath, Var, parse_action
-from .relevance import rank_relations
+from .relevance import rank_classes, rank_relations
 
 ACTION_RE = re.compile(r"<action>(.*?)</action>", re.S)
+TYPE = "type.object.type"
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,13 @@ class EnvConfig:
     max_relations: int = 40  # relations shown by get_relations / get_attributes
     max_set_size: int = 20_000  # larger results are refused instead of bound
     rank_relations: bool = True  # list relations by overlap with the question's words (env/relevance.py)
+    max_classes: int = 5  # classes listed after a bound entity set, so filter_class can copy one (0: none)
+    class_sample: int = 20  # members whose classes are counted (the first ones in sorted order)
 
     def __post_init__(self) -> None:
-        require_positive(self, "max_steps", "max_listed", "max_relations", "max_set_size")
+        require_positive(self, "max_steps", "max_listed", "max_relations", "max_set_size", "class_sample")
+        if not (isinstance(self.max_classes, int) and self.max_classes >= 0):
+            raise ConfigError(f"EnvConfig.max_classes={self.max_classes!r}: a number of classes >= 0 (0: list none)")
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ class KBQAEnv:
             return self._record(text, action, f"Error: {msg}", error=msg)
         var = len(self.bindings)
         self.bindings.append(result)
-        hint = " (empty: try another relation or direction)" if not result else ""
+        hint = " (empty: try another relation or direction)" if not result else self._classes(result)
         return self._record(text, action, f"#{var} = {self._show(result)}{hint}", var=var)
 
     def _unknown_names(self, action: Action) -> str | None:
@@ -142,6 +148,16 @@ class KBQAEnv:
         if len(items) != 1:
             noun = {"value": "values", "entity": "entities"}[noun]
         return f"{len(items)} {noun}: [{', '.join(parts)}{more}]" if items else f"0 {noun}"
+
+    def _classes(self, terms: frozenset[Term]) -> str:
+        """'; classes: [...]' of the set's members, so that filter_class can name a class that exists."""
+        if not self.config.max_classes:
+            return ""
+        members = sorted((t for t in terms if isinstance(t, str)), key=term_sort_key)[: self.config.class_sample]
+        counts = Counter(c for found in self.kb.values(members, ((TYPE, True),)).values()
+                         for c in found if isinstance(c, str) and c != "common.topic")
+        shown = rank_classes(counts, self.question)[: self.config.max_classes]
+        return f"; classes: [{', '.join(shown)}]" if shown else ""
 
     def _list_relations(self, action: Action, rels: list[str]) -> str:
         if self.config.rank_relations:

@@ -70,10 +70,10 @@ PRESETS: dict[str, TrainConfig] = {
                          save_every=2, warmup_steps=1, max_questions=16, max_len=1024),
     # the embedded SmolLM2-135M with LoRA on 2 CPU cores: ≤ 30 minutes (one dialogue at a time, no pads)
     "cpu-small": TrainConfig(out_dir="runs/sft-cpu-small", max_steps=80, batch_size=4, lr=1e-3, warmup_steps=8,
-                             save_every=16, max_len=1100),
+                             save_every=16, max_len=1200),
     # one consumer GPU (QLoRA when CUDA is there): more data, longer
     "gpu-small": TrainConfig(out_dir="runs/sft-gpu-small", max_steps=300, batch_size=8, lr=3e-4, warmup_steps=15,
-                             save_every=100, max_len=1100),
+                             save_every=100, max_len=1200),
 }
 
 
