@@ -15,6 +15,9 @@ def test_bench_rollout_compares_equal_trajectories_and_reports_the_setup():
     assert out["generated_tokens"]["batched"] == out["generated_tokens"]["one_at_a_time"] > 0
     # 3 questions and their observations; the system prompt all 3 start with counts once
     assert 0 < out["prefilled_tokens"] < 3 * 1000
+    for name, split in out["seconds_split"].items():  # the decoder's prefill and decode and the rest add up
+        assert split["prefill"] > 0 and split["decode"] > 0 and split["other"] >= 0
+        assert sum(split.values()) == pytest.approx(out["seconds"][name])
 
 
 def test_bench_rollout_runs_in_bfloat16_when_asked():
