@@ -57,6 +57,17 @@ def test_step_budget_ends_the_episode(tiny_kbs):
     assert env.done and env.answer is None
 
 
+def test_an_empty_answer_is_refused_unless_allowed(tiny_kbs):
+    act = ("<action>get_neighbors(m.0uk, location.country.currency_used)</action>", "<action>answer(#0)</action>")
+    env = KBQAEnv(tiny_kbs["memory"], "What currency does the UK use?", {"m.0uk": "UK"})
+    env.step(act[0])
+    r = env.step(act[1])
+    assert r.error and "#0 is empty" in r.observation and not env.done and env.answer is None
+    allowed = KBQAEnv(tiny_kbs["memory"], "q", {"m.0uk": "UK"}, EnvConfig(allow_empty_answer=True))
+    allowed.step(act[0])
+    assert allowed.step(act[1]).error is None and allowed.done and allowed.answer == frozenset()
+
+
 def test_answer_ends_the_episode(env):
     env.step("<action>get_neighbors(m.0fr, location.location.contains)</action>")
     r = env.step("<think>done</think><action>answer(#0)</action>")

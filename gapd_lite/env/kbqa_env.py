@@ -30,6 +30,7 @@ class EnvConfig:
     max_relations: int = 40  # relations shown by get_relations / get_attributes
     max_set_size: int = 20_000  # larger results are refused instead of bound
     rank_relations: bool = True  # list relations by overlap with the question's words (env/relevance.py)
+    allow_empty_answer: bool = False  # False: answering an empty set is an error observation, not the end
     max_classes: int = 5  # classes listed after a bound entity set, so filter_class can copy one (0: none)
     class_sample: int = 20  # members whose classes are counted (the first ones in sorted order)
 
@@ -114,6 +115,10 @@ class KBQAEnv:
         if action.name in ("get_relations", "get_attributes"):
             return self._record(text, action, self._list_relations(action, result))
         if action.name == "answer":
+            if not result and not self.config.allow_empty_answer:  # KBQA answers are never empty: let it recover
+                msg = f"{action.args[0]} is empty and an answer needs at least one entity or value; try another " \
+                      "relation, direction or class"
+                return self._record(text, action, f"Error: {msg}", error=msg)
             self.answer, self.done = result, True
             return self._record(text, action, f"Answer: {self._show(result)}")
         if len(result) > self.config.max_set_size:
