@@ -127,8 +127,8 @@ class KBQAEnv:
             return self._record(text, action, f"Error: {msg}", error=msg)
         var = len(self.bindings)
         self.bindings.append(result)
-        hint = " (empty: try another relation or direction)" if not result else self._classes(result)
-        return self._record(text, action, f"#{var} = {self._show(result)}{hint}", var=var)
+        after = " (empty: try another relation or direction)" if not result else self._classes(result)
+        return self._record(text, action, f"#{var} = {self._show(result)}{after}", var=var)
 
     def _unknown_names(self, action: Action) -> str | None:
         """A message for relations/classes/entities the KB does not have (cheaper and clearer than an empty set)."""
