@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -141,20 +142,21 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from .agent.rollout import RolloutConfig
     from .data import load_split, sample_questions
-    from .env.kbqa_env import EnvConfig
+    from .env.kbqa_env import env_config
     from .eval import evaluate, plot_report
     from .kb import open_kb
     from .models import ModelConfig, load_policy
 
+    env = env_config(args.env, max_steps=args.max_steps)  # a bad --env stops here, before anything loads
     kb = _open(args)  # fail fast (endpoint down, bad file) before loading a model
     questions = sample_questions(load_split(args.split), args.limit)
     policy = load_policy(ModelConfig(name=args.model, dtype=args.dtype))
     if args.adapter:
         policy.load_adapter(args.adapter)
-    config = RolloutConfig(greedy=True, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
-                           env=EnvConfig(max_steps=args.max_steps))
+    config = RolloutConfig(greedy=True, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, env=env)
     report = evaluate(policy.model, policy.tokenizer, kb, questions, config, progress=not args.quiet,
-                      meta={"model": args.model, "adapter": args.adapter, "split": args.split, "questions": len(questions)})
+                      meta={"model": args.model, "adapter": args.adapter, "split": args.split, "questions": len(questions),
+                            "env": dataclasses.asdict(env)})
     if args.out:
         report.save(args.out)
         plot_report({args.label or args.model: report}, Path(args.out).with_suffix(".png"))
@@ -309,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="evaluate N questions spread evenly over the split (0: all)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-steps", type=int, default=8)
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="an EnvConfig field, e.g. --env max_classes=0 --env rank_relations=false (repeatable)")
     _add_dtype_flag(p)
     p.add_argument("--max-new-tokens", type=int, default=TURN_TOKENS,
                    help=f"tokens per turn (default {TURN_TOKENS}: every gold turn of the bundled questions fits)")

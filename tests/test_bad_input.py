@@ -50,6 +50,7 @@ def test_bad_dataset_file_for_training_and_eval(tmp_path, capsys, content, words
 def test_unknown_split_and_model(capsys, tmp_path):
     assert "choose one of train, dev, test" in _run(capsys, "eval", "--model", "tiny", "--split", "valid")
     assert "does not exist" in _run(capsys, "eval", "--model", str(tmp_path / "no-model"), "--limit", "1")
+    assert "key one of" in _run(capsys, "eval", "--model", "tiny", "--env", "max_clases=0")
 
 
 @pytest.mark.parametrize("argv,words", [

@@ -7,6 +7,7 @@ needs: the action, the variable it bound, and every entity set the agent holds s
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,6 +39,26 @@ class EnvConfig:
         require_positive(self, "max_steps", "max_listed", "max_relations", "max_set_size", "class_sample")
         if not (isinstance(self.max_classes, int) and self.max_classes >= 0):
             raise ConfigError(f"EnvConfig.max_classes={self.max_classes!r}: a number of classes >= 0 (0: list none)")
+
+
+def env_config(overrides: list[str] | tuple[str, ...] = (), **fields) -> EnvConfig:
+    """An EnvConfig from `key=value` strings (the CLI's `--env`), each checked against EnvConfig's fields."""
+    known = {f.name: f.type for f in dataclasses.fields(EnvConfig)}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or key not in known:
+            raise ConfigError(f"--env {item!r}: write key=value with key one of {', '.join(known)}")
+        if known[key] == "bool":
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ConfigError(f"--env {item!r}: {key} is true or false")
+            fields[key] = value.lower() in ("true", "1", "yes")
+        else:
+            try:
+                fields[key] = int(value)
+            except ValueError:
+                raise ConfigError(f"--env {item!r}: {key} is a whole number") from None
+    return EnvConfig(**fields)
 
 
 @dataclass(frozen=True)
