@@ -49,7 +49,7 @@ def env_config(overrides: list[str] | tuple[str, ...] = (), **fields) -> EnvConf
         key, value = key.strip(), value.strip()
         if not sep or key not in known:
             raise ConfigError(f"--env {item!r}: write key=value with key one of {', '.join(known)}")
-        if known[key] == "bool":
+        if known[key] in (bool, "bool"):  # annotations are strings under `from __future__ import annotations`
             if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise ConfigError(f"--env {item!r}: {key} is true or false")
             fields[key] = value.lower() in ("true", "1", "yes")
