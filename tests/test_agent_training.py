@@ -109,6 +109,13 @@ def test_unpadded_sft_loss_equals_the_padded_batch(bundled_kb, dev):
     assert l1 == pytest.approx(l2, rel=1e-5)
     assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g2))
     assert any(a.abs().sum() > 0 for a in g1)
+    policy.model.zero_grad()  # scaled (as under gradient accumulation): every dialogue's share scales alike
+    loss, _ = sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=True, scale=0.5)
+    (loss * 0.5).backward()
+    g3 = [p.grad.clone() for p in policy.model.parameters() if p.requires_grad]
+    assert all(torch.allclose(a * 0.5, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g3))
+    with torch.no_grad():  # no graph: the value alone
+        assert sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=True)[0].item() == pytest.approx(l1, rel=1e-5)
 
 
 def test_resume_gives_the_same_next_losses(tmp_path):

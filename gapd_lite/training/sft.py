@@ -34,12 +34,15 @@ def build_examples(questions: list[Question], kb: KB, tokenizer, prompt: PromptC
     return out
 
 
-def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False) -> tuple[torch.Tensor, int]:
+def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False,
+             scale: float = 1.0) -> tuple[torch.Tensor, int]:
     """Mean next-token cross-entropy over the agent's tokens of the batch, and how many there were.
 
     Logits are computed only where the next token is the agent's (never over prompt/observations). `unpadded`
-    runs one dialogue at a time and sums before dividing: the same loss and gradient without computing pads
-    (1.4× per update in a micro-benchmark on 2 cores; in the cpu-small preset's run, no faster beyond noise).
+    runs one dialogue at a time (no pads) and backpropagates every dialogue but the last here (× `scale`, each
+    weighted by its share of the batch's tokens), so only one dialogue's activations are alive: the returned
+    tensor's backward adds the last, and its value is the whole batch's loss (as `rl.chunked_update_loss`). The
+    cpu-small preset peaked at 14.5 GB resident with all four graphs alive, 6.6 GB this way (runs/COMMANDS.md).
     """
     if not unpadded or len(batch) == 1:
         device = next(model.parameters()).device
@@ -48,8 +51,12 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False
         logits = logits_at(model, ids, attn, rows, cols)
         targets = ids[rows, cols + 1]
         return F.cross_entropy(logits, targets), int(targets.numel())
-    total, count = 0.0, 0
-    for example in batch:
-        loss, n = sft_loss(model, [example], pad_id)
-        total, count = total + loss * n, count + n
-    return total / count, count
+    counts = [sum(e.mask[1:]) for e in batch]  # positions whose next token is the agent's
+    total, done = sum(counts), 0.0
+    for example, n in zip(batch[:-1], counts):
+        loss, _ = sft_loss(model, [example], pad_id)
+        if torch.is_grad_enabled():
+            (loss * (n / total * scale)).backward()
+        done += loss.item() * n / total
+    last, _ = sft_loss(model, batch[-1:], pad_id)
+    return last * (counts[-1] / total) + done, total

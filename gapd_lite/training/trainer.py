@@ -321,7 +321,7 @@ def train_sft(config: TrainConfig, policy: Policy | None = None, kb=None, progre
     unpadded = sft_unpadded(config, policy)
 
     def loss_fn(indices):
-        loss, n_tokens = sft_loss(policy.model, [examples[i] for i in indices], pad, unpadded)
+        loss, n_tokens = sft_loss(policy.model, [examples[i] for i in indices], pad, unpadded, 1.0 / config.grad_accum)
         return loss, {"tokens": float(n_tokens)}
 
     return run_loop(config, policy, optimizer, scheduler, len(examples), loss_fn, progress, stop_after)
