@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .agent.rollout import RolloutConfig, Trajectory, rollout
 from .data import Question
+from .env.kbqa_env import EMPTY_ANSWER
 from .kb.base import KB
 from .training.rewards import exact_match, f1, hits_at_1
 
@@ -56,7 +57,7 @@ class EvalReport:
 
 
 PROBLEMS = ("cut off at the turn budget", "no action", "malformed action", "unknown name", "empty result",
-            "KB failure", "no answer", "wrong answer")
+            "empty answer refused", "KB failure", "no answer", "wrong answer")
 
 
 def problems(turns: Iterable[tuple[str, str, str | None]], answered: bool) -> list[str]:
@@ -70,6 +71,8 @@ def problems(turns: Iterable[tuple[str, str, str | None]], answered: bool) -> li
             seen.add("KB failure")
         elif error and "does not exist" in error:
             seen.add("unknown name")
+        elif error and EMPTY_ANSWER in error:
+            seen.add("empty answer refused")
         elif error:
             seen.add("malformed action")
         elif "(empty:" in observation:

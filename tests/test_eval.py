@@ -14,7 +14,7 @@ CAPITAL = Question("q1", "What is the capital of France?", "(JOIN (R location.co
                    answer=[Answer("Entity", "m.0paris", "Paris")], function="none", level="i.i.d.")
 
 
-def play(kb, question: Question, turns: list[str], max_steps: int = 6) -> Trajectory:
+def play(kb, question: Question, turns: list[str], max_steps: int = 8) -> Trajectory:
     """A trajectory from scripted turns, as a rollout would record it (no tokens needed to score it)."""
     env = KBQAEnv(kb, question.question, {"m.0fr": "France"}, EnvConfig(max_steps=max_steps))
     for text in turns:
@@ -37,12 +37,14 @@ def test_a_missed_episode_names_every_kind_of_trouble_once(tiny_kbs):
              "<action>get_neighbors(m.0fr, location.country.capitol)</action>",  # unknown relation
              "<action>get_neighbors(m.0fr)</action>",  # wrong arity
              "<action>get_neighbors(m.0fr, location.location.containedby)</action>",  # empty
+             "<action>answer(#0)</action>",  # refused: #0 is empty
              "<action>get_neighbors(m.0fr, location.location.contains)</action>",  # Paris and Lyon
              "<action>answer(#1)</action>"]
     s = score(play(tiny_kbs["memory"], CAPITAL, turns))
-    assert s.problems == ["cut off at the turn budget", "malformed action", "unknown name", "empty result", "wrong answer"]
+    assert s.problems == ["cut off at the turn budget", "malformed action", "unknown name", "empty result",
+                          "empty answer refused", "wrong answer"]
     assert s.f1 == pytest.approx(2 * 0.5 * 1.0 / 1.5) and s.em == 0.0  # {Paris, Lyon} against {Paris}
-    assert s.valid_turns == 3 and s.turns == 6
+    assert s.valid_turns == 3 and s.turns == 7
 
 
 def test_no_answer_within_the_budget(tiny_kbs):

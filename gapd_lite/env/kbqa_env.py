@@ -21,6 +21,7 @@ from .relevance import rank_classes, rank_relations
 
 ACTION_RE = re.compile(r"<action>(.*?)</action>", re.S)
 TYPE = "type.object.type"
+EMPTY_ANSWER = "an answer needs at least one entity or value"  # eval.problems counts this refusal on its own
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,7 @@ class KBQAEnv:
             return self._record(text, action, self._list_relations(action, result))
         if action.name == "answer":
             if not result and not self.config.allow_empty_answer:  # KBQA answers are never empty: let it recover
-                msg = f"{action.args[0]} is empty and an answer needs at least one entity or value; try another " \
-                      "relation, direction or class"
+                msg = f"{action.args[0]} is empty and {EMPTY_ANSWER}; try another relation, direction or class"
                 return self._record(text, action, f"Error: {msg}", error=msg)
             self.answer, self.done = result, True
             return self._record(text, action, f"Answer: {self._show(result)}")
