@@ -58,6 +58,21 @@ for ranked in (False, True):
     print("ranked:  " if ranked else "KB order:", e.step(f"<action>get_relations({mid})</action>").observation[:240])
 
 # %% [markdown]
+# ## A set comes with its classes
+# Gold logical forms end by keeping the members of the answer's class (`filter_class(#0, location.country)`).
+# The agent cannot guess a Freebase class name, so each bound set is shown with the classes its members hold,
+# those sharing words with the question first (`EnvConfig(max_classes=0)` leaves them out; `gapd-lite bench ranking`
+# measures how often the gold class is listed).
+
+# %%
+_, replay = gold_episode(q, kb)
+hop = next(r.text for r in replay.history if r.action is not None and r.action.name == "get_neighbors"
+           and str(r.action.args[0]).startswith(("m.", "g.")))
+for shown in (0, 5):
+    e = KBQAEnv(kb, task.question, dict(task.entities), EnvConfig(max_classes=shown))
+    print(f"max_classes={shown}:", e.step(hop).observation)
+
+# %% [markdown]
 # ## The gold agent
 # It plays the question's gold action sequence (notebook 02) through the same environment — this is
 # also how the SFT warm-start data (notebook 05) is made. It solves every bundled question (a test checks).
