@@ -92,6 +92,16 @@ def batch_layers(states: list[KVState | None], width: int) -> list[tuple[torch.T
     return layers
 
 
+def take_positions(kv: torch.Tensor, row: int, spans) -> torch.Tensor:
+    """Row `row` of a [batch, heads, positions, dim] cache, at the positions of `spans` ((start, end) pairs).
+
+    Slices and one cat: `index_select` along the positions costs ~100x more on a CPU (7 ms against 50 us per
+    layer for a 900-position cache here, `runs/notes/index_select_micro.py`), and it runs for every layer of
+    every finished turn.
+    """
+    return torch.cat([kv[row:row + 1, :, a:b] for a, b in spans if b > a], dim=2)
+
+
 def cache_attention_mask(cached: list[int], new: list[int], device=None) -> torch.Tensor:
     """The mask over [cached tokens, left-padded][new tokens, left-padded]: 1 on each row's own tokens only."""
     width_c, width_n = max(cached), max(new)
