@@ -29,7 +29,7 @@ from ..logic.sexpr import parse
 from ..logic.to_actions import GoldStep, gold_steps, to_actions
 from ..models import base_model, decoder_call, output_cache
 from .losses import distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp, until_first_disagreement
-from .logprobs import pad_batch
+from .logprobs import backward_in_parts, pad_batch
 from .rewards import f1, reward
 
 logger = logging.getLogger(__name__)
@@ -302,7 +302,7 @@ def chunked_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, 
 
     Each chunk's GRPO and distillation means are weighted by its share of the batch's tokens, so the sum is
     exactly the whole batch's token-level loss (and gradient). Every chunk but the last is backpropagated here
-    (× `scale`); the returned tensor's backward adds the last, and its value is the whole loss.
+    (× `scale`, `backward_in_parts`); the returned tensor's backward adds the last, and its value is the whole loss.
     `sft_examples`: one per question in batch order (None where there is none); a question's example goes
     with the chunk holding its first rollout, weighted by that chunk's share of the examples.
     """
@@ -313,9 +313,11 @@ def chunked_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, 
     total_policy, total_action = max(1, sum(c[0] for c in counts)), max(1, sum(c[1] for c in counts))
     examples = list(sft_examples or [])
     n_examples = max(1, sum(e is not None for e in examples))
-    done, stats_sum, last = 0.0, {}, None
+    stats_sum: dict[str, float] = {}
     starts = list(range(0, n, size))
-    for k, i in enumerate(starts):
+
+    def chunk_loss(k: int) -> torch.Tensor:
+        i = starts[k]
         j = min(n, i + size)
         part = Batch(batch.trajectories[i:j], batch.rewards[i:j], batch.advantages[i:j], gold[i:j],
                      batch.rollout_seconds, gold_per_trajectory=True)
@@ -325,10 +327,8 @@ def chunked_update_loss(policy, batch: Batch, settings: RLSettings, lam: float, 
         loss, stats = rl_update_loss(policy, part, part_settings, lam, mine or None, weights)
         for key, v in stats.items():
             stats_sum[key] = stats_sum.get(key, 0.0) + (v if key in _SUMMED else v * (j - i) / n)
-        if k + 1 < len(starts):
-            (loss * scale).backward()
-            done += loss.item()
-        else:
-            last = loss
+        return loss
+
+    loss = backward_in_parts(len(starts), chunk_loss, scale)
     stats_sum["rollout_s"] = batch.rollout_seconds
-    return last + done, stats_sum
+    return loss, stats_sum

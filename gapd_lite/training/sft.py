@@ -12,7 +12,7 @@ from ..agent.prompts import PromptConfig
 from ..agent.render import render_dialogue
 from ..data import Question
 from ..kb.base import KB
-from .logprobs import logits_at, pad_batch, target_positions
+from .logprobs import backward_in_parts, logits_at, pad_batch, target_positions
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,9 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False
     """Mean next-token cross-entropy over the agent's tokens of the batch, and how many there were.
 
     Logits are computed only where the next token is the agent's (never over prompt/observations). `unpadded`
-    runs one dialogue at a time (no pads) and backpropagates every dialogue but the last here (× `scale`, each
-    weighted by its share of the batch's tokens), so only one dialogue's activations are alive: the returned
-    tensor's backward adds the last, and its value is the whole batch's loss (as `rl.chunked_update_loss`). The
-    cpu-small preset peaked at 14.5 GB resident with all four graphs alive, 6.6 GB this way (runs/COMMANDS.md).
+    runs one dialogue at a time (no pads), each weighted by its share of the batch's tokens, through
+    `backward_in_parts` (× `scale`), so only one dialogue's activations are alive: the returned tensor's backward
+    adds the last, and its value is the whole batch's loss (as `rl.chunked_update_loss`). The cpu-small preset peaked at 14.5 GB resident with all four graphs alive, 6.6 GB this way (runs/COMMANDS.md).
     """
     if not unpadded or len(batch) == 1:
         device = next(model.parameters()).device
@@ -52,11 +51,6 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False
         targets = ids[rows, cols + 1]
         return F.cross_entropy(logits, targets), int(targets.numel())
     counts = [sum(e.mask[1:]) for e in batch]  # positions whose next token is the agent's
-    total, done = sum(counts), 0.0
-    for example, n in zip(batch[:-1], counts):
-        loss, _ = sft_loss(model, [example], pad_id)
-        if torch.is_grad_enabled():
-            (loss * (n / total * scale)).backward()
-        done += loss.item() * n / total
-    last, _ = sft_loss(model, batch[-1:], pad_id)
-    return last * (counts[-1] / total) + done, total
+    total = sum(counts)
+    return backward_in_parts(len(batch), lambda k: sft_loss(model, [batch[k]], pad_id)[0] * (counts[k] / total),
+                             scale), total
