@@ -173,7 +173,7 @@ def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=No
     from .agent.gold import gold_episode
     from .data import load_split
     from .env.actions import Var
-    from .env.kbqa_env import EnvConfig
+    from .env.kbqa_env import CLASSES, EnvConfig
     from .env.relevance import rank_relations
     from .kb.memory import MemoryKB
     from .logic.execute import run_action
@@ -188,7 +188,7 @@ def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=No
             bound = {rec.var: rec.observation for rec in env.history if rec.var is not None}
             for rec in env.history:
                 if rec.action is not None and rec.action.name == "filter_class" and isinstance(rec.action.args[0], Var):
-                    listed = re.search(r"; classes: \[(.*)\]$", bound[rec.action.args[0].index])
+                    listed = re.search(re.escape(CLASSES) + r"\[(.*)\]$", bound[rec.action.args[0].index])
                     shown = listed.group(1).split(", ") if listed else []
                     gold = str(rec.action.args[1])
                     classes.append(shown.index(gold) if gold in shown else 100)

@@ -21,6 +21,7 @@ from .relevance import rank_classes, rank_relations
 
 ACTION_RE = re.compile(r"<action>(.*?)</action>", re.S)
 TYPE = "type.object.type"
+CLASSES = "; classes: "  # after a bound set's members; bench_ranking reads the list back off the observation
 EMPTY_ANSWER = "an answer needs at least one entity or value"  # eval.problems counts this refusal on its own
 
 
@@ -183,7 +184,7 @@ class KBQAEnv:
         counts = Counter(c for found in self.kb.values(members, ((TYPE, True),)).values()
                          for c in found if isinstance(c, str) and c != "common.topic")
         shown = rank_classes(counts, self.question)[: self.config.max_classes]
-        return f"; classes: [{', '.join(shown)}]" if shown else ""
+        return f"{CLASSES}[{', '.join(shown)}]" if shown else ""
 
     def _list_relations(self, action: Action, rels: list[str]) -> str:
         if self.config.rank_relations:
