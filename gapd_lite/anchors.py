@@ -16,10 +16,11 @@ fall out of matching by *sets* rather than by position. `PrefixMatcher` (step in
 t) is the ablation baseline behind the same interface.
 
 Exploration (`align_trajectory(..., explore=True)`, the default): the gold agent whose dialogues are the
-SFT data looks at a topic entity's relations before its first hop from it (`explore_first`). So a hop
-from a topic entity the student has not yet explored is aligned as `get_relations(entity)`, and the prefix
-matcher indexes the explored gold sequence; otherwise the teacher would tell a warm-started student to skip
-the very step SFT taught it.
+SFT data looks at a topic entity's relations before its first hop from it, and at a set's attributes before
+it ranks, compares or time-filters the set on one (`explore_first`). So a hop from a topic entity the student
+has not yet explored is aligned as `get_relations(entity)`, an argmax on an unexplored `#k` as
+`get_attributes(#k)`, and the prefix matcher indexes the explored gold sequence; otherwise the teacher would
+tell a warm-started student to skip the very step SFT taught it.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from typing import Protocol, Sequence
 from .env.actions import Action, Var
 from .env.kbqa_env import StepRecord
 from .kb.terms import Term
-from .logic.to_actions import GoldStep, explore_first
+from .logic.to_actions import GoldStep, explore_first, exploration_for
 
 
 @dataclass(frozen=True)
@@ -116,17 +117,17 @@ def student_states(history: Sequence[StepRecord], step: int) -> tuple[frozenset[
     return history[step - 1].states if step > 0 else ()
 
 
-def explored_entities(history: Sequence[StepRecord], step: int) -> frozenset[str]:
-    """Topic entities whose relations the student looked at (a valid get_relations) before `step`."""
-    return frozenset(r.action.args[0] for r in history[:step]
-                     if r.valid and r.action.name == "get_relations" and isinstance(r.action.args[0], str))
+def explored(history: Sequence[StepRecord], step: int) -> frozenset[Action]:
+    """The looks (valid get_relations / get_attributes) the student took before `step`."""
+    return frozenset(r.action for r in history[:step]
+                     if r.valid and r.action.name in ("get_relations", "get_attributes"))
 
 
-def explore_before_hop(al: Alignment, explored: frozenset[str]) -> Alignment:
-    """A hop from a topic entity the student has not explored becomes `get_relations(entity)`, as the gold agent does."""
-    src = al.action.args[0] if al.action.args else None
-    if al.action.name == "get_neighbors" and isinstance(src, str) and src not in explored:
-        return Alignment(al.step, al.gold_index, Action("get_relations", (src,)), al.covered)
+def explore_before(al: Alignment, looked: frozenset[Action]) -> Alignment:
+    """An aligned action whose look (`exploration_for`) the student has not taken becomes that look, as the gold agent does."""
+    look = exploration_for(al.action)
+    if look is not None and look not in looked:
+        return Alignment(al.step, al.gold_index, look, al.covered)
     return al
 
 
@@ -137,4 +138,4 @@ def align_trajectory(matcher: Matcher, gold: Sequence[GoldStep], history: Sequen
         actions = explore_first([g.action for g in gold])
         return [matcher.align_actions(actions, t) for t in range(len(history))]
     out = [matcher.align(gold, student_states(history, t), t) for t in range(len(history))]
-    return [explore_before_hop(al, explored_entities(history, al.step)) for al in out] if explore else out
+    return [explore_before(al, explored(history, al.step)) for al in out] if explore else out

@@ -157,6 +157,19 @@ def test_torn_and_corrupted_checkpoints_are_skipped(tmp_path):
     assert any("interrupted" in m for m in messages) and any("checksum" in m for m in messages)
 
 
+def test_function_questions_are_repeated_and_plain_ones_kept(tiny, bundled_kb):
+    from gapd_lite.training.sft import repeat_functions
+
+    every = load_split("dev")
+    qs = [q for q in every if q.function in (None, "none")][:2] + [q for q in every if q.function == "count"][:1] + \
+        [q for q in every if q.function == "argmax"][:1]
+    examples = build_examples(qs, bundled_kb, tiny.tokenizer, max_len=4096, progress=False)
+    assert len(examples) == 4
+    assert repeat_functions(examples, qs, 1) == examples
+    tripled = [e.qid for e in repeat_functions(examples, qs, 3)]
+    assert tripled == [qs[0].qid, qs[1].qid] + [qs[2].qid] * 3 + [qs[3].qid] * 3
+
+
 def test_metrics_and_reward():
     gold = {"m.a", "m.b"}
     assert f1({"m.a"}, gold) == pytest.approx(2 / 3) and f1(None, gold) == 0 and f1(set(), set()) == 1
@@ -168,6 +181,8 @@ def test_metrics_and_reward():
 def test_bad_training_config_is_a_clear_error():
     with pytest.raises(ConfigError, match="max_steps"):
         preset("smoke", max_steps=0)
+    with pytest.raises(ConfigError, match="function_repeat"):
+        preset("smoke", function_repeat=0)
     with pytest.raises(ConfigError, match="unknown preset"):
         preset("huge")
 

@@ -121,11 +121,46 @@ def test_exploration_matches_the_sft_gold_agent(tiny_kbs):
 
 def test_exploring_another_entity_is_still_a_detour():
     """A get_relations on some other node does not count as exploring the gold hop's source."""
-    from gapd_lite.anchors import explore_before_hop, Alignment
+    from gapd_lite.anchors import explore_before, Alignment
 
     al = M.align(GOLD, [], 0)
-    assert str(explore_before_hop(al, frozenset({"m.zzz"})).action) == "get_relations(m.a)"
-    assert str(explore_before_hop(al, frozenset({"m.a"})).action) == "get_neighbors(m.a, x.y.r1)"
+    other, right = parse_action("get_relations(m.zzz)"), parse_action("get_relations(m.a)")
+    assert str(explore_before(al, frozenset({other})).action) == "get_relations(m.a)"
+    assert str(explore_before(al, frozenset({right})).action) == "get_neighbors(m.a, x.y.r1)"
     later = M.align(GOLD, [S("1", "2", "3")], 1)  # a hop from a variable needs no exploration
-    assert str(explore_before_hop(later, frozenset()).action) == "get_neighbors(#0, x.y.r2)"
+    assert str(explore_before(later, frozenset()).action) == "get_neighbors(#0, x.y.r2)"
     assert isinstance(later, Alignment)
+
+
+def test_attribute_actions_look_at_the_sets_attributes_first():
+    """Before argmax/comparison/time filter on #k, the gold agent (and so the teacher) lists #k's attributes, once."""
+    from gapd_lite.anchors import Alignment, explore_before
+    from gapd_lite.logic.to_actions import explore_first
+
+    rank = parse_action("argmax(#1, x.y.area)")
+    al = Alignment(3, 2, rank, {})
+    assert str(explore_before(al, frozenset()).action) == "get_attributes(#1)"
+    assert str(explore_before(al, frozenset({parse_action("get_attributes(#0)")})).action) == "get_attributes(#1)"
+    assert explore_before(al, frozenset({parse_action("get_attributes(#1)")})).action == rank
+    hop, ge = parse_action("get_neighbors(m.a, x.y.r1)"), parse_action("ge(#1, x.y.n, 3)")
+    assert [str(a) for a in explore_first([hop, rank, ge])] == [
+        "get_relations(m.a)", str(hop), "get_attributes(#1)", str(rank), str(ge)]
+
+
+def test_gold_agent_explores_attributes_on_a_real_superlative(tiny_kbs):
+    """An ARGMAX question's gold episode lists the set's attributes before ranking, still reaches the answer,
+    and both matchers align each of its steps with the step it took."""
+    from gapd_lite.agent.gold import gold_episode
+    from gapd_lite.data import Question
+
+    kb = tiny_kbs["memory"]
+    form = "(ARGMAX (AND location.country (JOIN location.country.currency_used m.0euro)) location.location.area)"
+    q = Question("q2", "Which euro country is largest?", form)
+    turns, env = gold_episode(q, kb)
+    taken = [str(r.action) for r in env.history]
+    at = taken.index("get_attributes(#1)")
+    assert taken[at + 1].startswith("argmax(#1, location.location.area")
+    assert env.answer == gold_steps(to_actions(parse(form)), kb)[-1].state
+    gold = gold_steps(to_actions(parse(form)), kb)
+    assert [str(a.action) for a in align_trajectory(PrefixMatcher(), gold, env.history)] == taken
+    assert [str(a.action) for a in align_trajectory(M, gold, env.history)][at:at + 2] == taken[at:at + 2]

@@ -12,7 +12,8 @@ Write <think>...</think>, then one call in <action>...</action>.
 x is an entity (m.0abc), a variable #k or a value; r is a relation (^r walks it backwards).
 get_relations(x): relations of x
 get_neighbors(x, r): what x reaches through r; the result becomes #k
-intersection(x, y); count(x); get_attributes(x)
+intersection(x, y); count(x)
+get_attributes(x): the attributes (numbers, dates) of x, to name r in the next four tools
 argmax(x, r) / argmin(x, r): largest / smallest r (r1/r2 chains relations)
 lt(x, r, v) / le / gt / ge: keep members whose r is < / <= / > / >= v
 filter_class(x, c): keep members of class c (each result lists its classes); get_instances(c): all members of c

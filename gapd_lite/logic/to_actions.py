@@ -82,15 +82,30 @@ def to_actions(expr: SetExpr | str) -> list[Action]:
     return compiler.actions
 
 
+ATTRIBUTE_ACTIONS = ("argmax", "argmin", "lt", "le", "gt", "ge", "time_filter")  # act on an attribute of a set
+
+
+def exploration_for(action: Action) -> Action | None:
+    """The look an agent takes before `action` so it copies the name it then uses rather than recalls it:
+    `get_relations(e)` before a hop from topic entity e, `get_attributes(#k)` before ranking, comparing or
+    time-filtering set #k on an attribute; None for every other action."""
+    src = action.args[0] if action.args else None
+    if action.name == "get_neighbors" and isinstance(src, str):
+        return Action("get_relations", (src,))
+    if action.name in ATTRIBUTE_ACTIONS and isinstance(src, Var):
+        return Action("get_attributes", (src,))
+    return None
+
+
 def explore_first(actions: list[Action]) -> list[Action]:
-    """Before the first hop from each topic entity, look at its relations (as an agent must: the relation
-    it then follows is copied from that observation rather than recalled)."""
+    """Each action preceded by its `exploration_for` the first time that look is needed (the gold agent's
+    dialogues, so SFT teaches looking before naming a relation or attribute)."""
     out, seen = [], set()
     for action in actions:
-        src = action.args[0] if action.args else None
-        if action.name == "get_neighbors" and isinstance(src, str) and src not in seen:
-            out.append(Action("get_relations", (src,)))
-            seen.add(src)
+        look = exploration_for(action)
+        if look is not None and look not in seen:
+            out.append(look)
+            seen.add(look)
         out.append(action)
     return out
 

@@ -34,6 +34,13 @@ def build_examples(questions: list[Question], kb: KB, tokenizer, prompt: PromptC
     return out
 
 
+def repeat_functions(examples: list[SFTExample], questions: list[Question], times: int) -> list[SFTExample]:
+    """Each example of a question with a function `times` times (in place), so the rarer count, superlative,
+    comparison and time-constraint dialogues are not drowned out by plain hops (data order still shuffles)."""
+    has_function = {q.qid for q in questions if q.function not in (None, "none")}
+    return [e for e in examples for _ in range(times if e.qid in has_function else 1)]
+
+
 def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False,
              scale: float = 1.0) -> tuple[torch.Tensor, int]:
     """Mean next-token cross-entropy over the agent's tokens of the batch, and how many there were.
