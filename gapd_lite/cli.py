@@ -121,7 +121,7 @@ def cmd_train(args) -> int:
 
     overrides = {"out_dir": args.out, "max_steps": args.steps, "max_questions": args.max_questions,
                  "init_adapter": args.init_adapter, "seed": args.seed, "split": args.questions,
-                 "max_minutes": args.max_minutes, "lr": args.lr}
+                 "max_minutes": args.max_minutes, "lr": args.lr, "function_repeat": args.function_repeat}
     if args.model or args.dtype != "auto":
         base = preset(args.preset) if args.method == "sft" else rl_preset(args.preset, args.method)
         overrides["model"] = replace(base.model, **({"name": args.model} if args.model else {}), dtype=args.dtype)
@@ -265,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--max-minutes", type=float, help="wall-clock budget: stop cleanly (checkpoint + adapter) once spent")
     p.add_argument("--lr", type=float, help="override the preset's peak learning rate")
+    p.add_argument("--function-repeat", type=int,
+                   help="SFT: how often each question with a function (count, argmax, comparison, time) is seen per epoch")
     p.add_argument("--lam", type=float, help="GAPD: distillation weight λ (default 0.5)")
     p.add_argument("--lam-schedule", choices=("constant", "linear_decay", "warmup"))
     p.add_argument("--divergence", choices=("forward_kl", "reverse_kl", "jsd"))
@@ -272,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GAPD: distil every action token, or each action up to the teacher's first other choice")
     p.add_argument("--matcher", choices=("mid_anchor", "prefix"))
     p.add_argument("--no-explore", dest="explore", action="store_const", const=False, default=None,
-                   help="GAPD: align with the bare gold program, without the get_relations the SFT dialogues put before a first hop")
+                   help="GAPD: align with the bare gold program, without the looks (get_relations before a first hop, "
+                        "get_attributes before argmax/comparisons) the SFT dialogues take")
     p.add_argument("--questions", metavar="FILE", help="train on a GrailQA/WebQSP question file instead of the bundled train split")
     p.add_argument("--quiet", action="store_true")
     _add_kb_flags(p, backend=False)

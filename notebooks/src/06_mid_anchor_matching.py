@@ -42,7 +42,8 @@ for g in gold:
 # branch before the first, and repeats a step.
 #
 # Looking at relations first is what the gold agent of the SFT data does too (`explore_first`: a
-# `get_relations` before the first hop from each topic entity). So `align_trajectory` (with `explore=True`,
+# `get_relations` before the first hop from each topic entity, and a `get_attributes(#k)` before an argmax,
+# comparison or time filter on `#k`). So `align_trajectory` (with `explore=True`,
 # the default) aligns a hop from a topic entity the student has not explored yet as `get_relations(entity)`.
 # Without that rule the teacher would tell every warm-started student, at its very first step, to skip the
 # step SFT taught it — compare the first line of the two alignments below.
