@@ -168,6 +168,9 @@ def test_function_questions_are_repeated_and_plain_ones_kept(tiny, bundled_kb):
     assert repeat_functions(examples, qs, 1) == examples
     tripled = [e.qid for e in repeat_functions(examples, qs, 3)]
     assert tripled == [qs[0].qid, qs[1].qid] + [qs[2].qid] * 3 + [qs[3].qid] * 3
+    from dataclasses import replace  # WebQSP records carry no function field: the logical form says it
+    unlabelled = [replace(q, function=None) for q in qs]
+    assert [e.qid for e in repeat_functions(examples, unlabelled, 3)] == tripled
 
 
 def test_metrics_and_reward():

@@ -12,6 +12,7 @@ from ..agent.prompts import PromptConfig
 from ..agent.render import render_dialogue
 from ..data import Question
 from ..kb.base import KB
+from ..logic.sexpr import function_of, parse
 from .logprobs import backward_in_parts, logits_at, pad_batch, target_positions
 
 
@@ -35,9 +36,12 @@ def build_examples(questions: list[Question], kb: KB, tokenizer, prompt: PromptC
 
 
 def repeat_functions(examples: list[SFTExample], questions: list[Question], times: int) -> list[SFTExample]:
-    """Each example of a question with a function `times` times (in place), so the rarer count, superlative,
-    comparison and time-constraint dialogues are not drowned out by plain hops (data order still shuffles)."""
-    has_function = {q.qid for q in questions if q.function not in (None, "none")}
+    """Each example of a question with a function `times` times (copies side by side), so the rarer count,
+    superlative, comparison and time-constraint dialogues are not drowned out by plain hops (data order still
+    shuffles). A question without GrailQA's `function` field (WebQSP) gets it from its logical form."""
+    def function(q: Question) -> str | None:
+        return q.function or (function_of(parse(q.s_expression)) if q.s_expression else None)
+    has_function = {q.qid for q in questions if function(q) not in (None, "none")}
     return [e for e in examples for _ in range(times if e.qid in has_function else 1)]
 
 
