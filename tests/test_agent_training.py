@@ -17,7 +17,7 @@ from gapd_lite.models import ModelConfig, load_policy
 from gapd_lite.training.checkpoint import latest_checkpoint
 from gapd_lite.training.rewards import exact_match, f1, hits_at_1, reward
 from gapd_lite.training.sft import build_examples, sft_loss
-from gapd_lite.training.trainer import JsonlLog, preset, train_sft
+from gapd_lite.training.trainer import JsonlLog, WarmupCosine, budget_horizon, preset, train_sft
 
 
 @pytest.fixture(scope="module")
@@ -309,3 +309,39 @@ def test_finished_episodes_leave_the_batch_and_change_nothing(bundled_kb, dev, m
     assert len(sizes) > 2 * calls  # chunks: several generate calls per turn
     assert dropped and all(0 < n for n in dropped)  # ... and rows left the batch mid-turn
     assert max(len(t.steps) for t in whole) >= 2
+
+
+def test_a_time_budget_fits_the_cosine_to_end_when_it_runs_out():
+    # 4 updates took 40 s of a 100 s budget: 60 s left at 10 s each (less a 5% margin) is 5 more, so it ends at 9
+    assert budget_horizon(4, 4, 40.0, 100.0, max_steps=84) == 9
+    assert budget_horizon(4, 4, 4.0, 1000.0, max_steps=84) == 84  # a fast machine keeps the whole schedule
+    assert budget_horizon(4, 4, 200.0, 100.0, max_steps=84) == 4  # already over: anneal now, never go back
+    assert budget_horizon(8, 4, 40.0, 100.0, max_steps=84) == 13  # resumed at 4: only this run's updates are timed
+    s = WarmupCosine(warmup=2, total=10)
+    assert s(0) == pytest.approx(1 / 3) and s(2) == pytest.approx(1.0) and s(10) == pytest.approx(0.1)
+    assert s(6) == pytest.approx(0.55)  # half-way down the cosine: the mean of peak and floor
+
+
+def test_budgeted_run_anneals_by_its_budget_and_resumes_on_the_fitted_schedule(tmp_path, monkeypatch):
+    import types
+
+    from gapd_lite.training import trainer
+
+    calls = []  # a clock that gains 10 s whenever the trainer reads it
+    monkeypatch.setattr(trainer, "time", types.SimpleNamespace(perf_counter=lambda: 10.0 * len(calls.append(0) or calls)))
+    cfg = preset("smoke", out_dir=str(tmp_path), max_steps=40, warmup_steps=1, save_every=40, max_minutes=3.0)
+    run = train_sft(cfg, progress=False)
+    fitted = [r for r in run.log if "schedule_end" in r]
+    assert len(fitted) == 1 and fitted[0]["step"] == trainer.FIT_AFTER
+    end = fitted[0]["schedule_end"]
+    assert trainer.FIT_AFTER < end < cfg.max_steps
+    losses = [r for r in run.log if "loss" in r]
+    for r in losses:  # every logged lr follows the fitted schedule from the fit on
+        if r["step"] > trainer.FIT_AFTER:
+            assert r["lr"] == pytest.approx(cfg.lr * WarmupCosine(1, end)(r["step"]))
+    assert run.log[-1]["stopped"].startswith("time budget") and run.steps < cfg.max_steps
+    assert min(r["lr"] for r in losses) == pytest.approx(0.1 * cfg.lr)  # annealed before the budget ran out
+    # rerunning continues on the same (fitted) schedule: no second fit, the lr stays at its floor
+    again = train_sft(cfg, progress=False, stop_after=run.steps + 2)
+    assert not any("schedule_end" in r for r in again.log if r["step"] > run.steps)
+    assert [r["lr"] for r in again.log if r["step"] > run.steps] == pytest.approx([0.1 * cfg.lr] * 2)

@@ -44,7 +44,9 @@ class TrainConfig:
     split: str = "train"
     max_questions: int | None = None  # first N training questions (None: all)
     init_adapter: str | None = None  # start from a saved adapter (e.g. the SFT result)
-    max_minutes: float | None = None  # wall-clock budget: stop cleanly (checkpoint + final adapter) once spent
+    # wall-clock budget: after the warm-up the cosine is fitted to end when it runs out (`budget_horizon`), and the
+    # run stops cleanly (checkpoint + final adapter) once it is spent
+    max_minutes: float | None = None
     unpadded: bool | None = None  # SFT loss one dialogue at a time (no pads); None: on a CPU only (a GPU batches)
     function_repeat: int = 1  # SFT: a question with a function (count, argmax, comparison, time) is seen this often per epoch
     rl: RLSettings = field(default_factory=RLSettings)  # GRPO/GAPD only
@@ -64,6 +66,8 @@ class TrainConfig:
     def to_json(self) -> dict:
         return asdict(self)
 
+
+FIT_AFTER = 4  # updates timed (and at least the warm-up) before a time budget fits the schedule's end
 
 PRESETS: dict[str, TrainConfig] = {
     # a few updates on the tiny random model: what tests and notebooks' smoke mode run
@@ -95,14 +99,40 @@ def preset(name: str, **overrides) -> TrainConfig:
         raise ConfigError(f"bad override for preset {name!r}: {exc}") from None
 
 
-def lr_lambda(config: TrainConfig):
-    """Linear warm-up, then cosine decay to 10% of the peak."""
-    def f(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / (config.warmup_steps + 1)
-        progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
+@dataclass
+class WarmupCosine:
+    """Linear warm-up, then cosine decay to 10% of the peak at update `total`.
+
+    A callable object, not a closure, so LambdaLR's state_dict saves `total` and a resumed run keeps a schedule
+    that a time budget has shortened (`budget_horizon`).
+    """
+    warmup: int
+    total: int
+    fitted: bool = False  # set once a time budget has fixed `total`; a resumed run does not refit
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / (self.warmup + 1)
+        progress = (step - self.warmup) / max(1, self.total - self.warmup)
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return f
+
+
+def lr_lambda(config: TrainConfig) -> WarmupCosine:
+    """The schedule of `config`: it ends at max_steps until a time budget says otherwise."""
+    return WarmupCosine(config.warmup_steps, config.max_steps)
+
+
+def budget_horizon(done: int, timed: int, elapsed_s: float, budget_s: float, max_steps: int,
+                   margin: float = 0.95) -> int:
+    """The update at which a time budget runs out at the pace of the `timed` updates so far (never past max_steps).
+
+    Fitting the cosine to it means a slower machine still ends its run annealed, instead of being cut off
+    half-way down the schedule; `margin` leaves room for checkpoints and longer batches.
+    """
+    if timed < 1 or elapsed_s <= 0:
+        return max_steps
+    left = max(0.0, budget_s - elapsed_s)
+    return max(done, min(max_steps, done + int(margin * left * timed / elapsed_s)))
 
 
 def data_order(n: int, seed: int, epoch: int) -> list[int]:
@@ -153,17 +183,21 @@ def distributed() -> ProcessGroup | None:
     return ProcessGroup(dist.get_rank(), dist.get_world_size(), device)
 
 
+def _agreed(value: float, state: ProcessGroup | None) -> float:
+    """The largest `value` over the processes of a data-parallel run, so that all of them decide alike."""
+    if state is None:
+        return value
+    import torch.distributed as dist
+    t = torch.tensor([float(value)], device=state.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t.item())
+
+
 def _out_of_time(config: TrainConfig, t0: float, state: ProcessGroup | None) -> bool:
     """Whether the wall-clock budget is spent (agreed by every process of a data-parallel run)."""
     if config.max_minutes is None:
         return False
-    spent = time.perf_counter() - t0 > 60 * config.max_minutes
-    if state is None:
-        return spent
-    import torch.distributed as dist
-    flag = torch.tensor([float(spent)], device=state.device)
-    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-    return bool(flag.item())
+    return _agreed(time.perf_counter() - t0, state) > 60 * config.max_minutes
 
 
 def _average_gradients(policy: Policy, world: int) -> None:
@@ -275,9 +309,17 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
         optimizer.step()
         scheduler.step()
         last = total
-        if main and (step + 1) % config.log_every == 0:
+        fitted = {}
+        schedule = scheduler.lr_lambdas[0]
+        if (config.max_minutes is not None and not schedule.fitted
+                and step + 1 == max(config.warmup_steps, start + FIT_AFTER)):
+            schedule.fitted = True
+            schedule.total = budget_horizon(step + 1, step + 1 - start, _agreed(time.perf_counter() - t0, state),
+                                            60 * config.max_minutes, config.max_steps)
+            fitted = {"schedule_end": schedule.total}
+        if main and ((step + 1) % config.log_every == 0 or fitted):
             log.write({"step": step + 1, "loss": total, "lr": scheduler.get_last_lr()[0],
-                       "grad_norm": float(grad_norm), "seconds": time.perf_counter() - t0, **stats_sum})
+                       "grad_norm": float(grad_norm), "seconds": time.perf_counter() - t0, **stats_sum, **fitted})
         bar.set_postfix(loss=f"{total:.3f}")
         out_of_time = _out_of_time(config, t0, state)
         if main and ((step + 1) % config.save_every == 0 or step + 1 == config.max_steps or out_of_time):
