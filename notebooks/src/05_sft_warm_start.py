@@ -38,7 +38,7 @@ print(f"{result.steps} steps in {result.seconds:.0f} s; resumed from step {resul
 # Rerunning the cell resumes from the last checkpoint in `runs/sft-notebook/` (delete it to start over).
 
 # %%
-log = result.log
+log = [r for r in result.log if "loss" in r]  # a budgeted run also logs where it stopped
 plt.figure(figsize=(5, 3))
 plt.plot([r["step"] for r in log], [r["loss"] for r in log], marker="o")
 plt.xlabel("update"); plt.ylabel("SFT loss (agent tokens)"); plt.title("this notebook's run")
@@ -46,7 +46,7 @@ plt.show()
 
 full_log = Path(results_dir) / "sft_cpu_small_log.jsonl"
 if full_log.exists():
-    rows = [json.loads(line) for line in full_log.read_text().splitlines()]
+    rows = [r for r in map(json.loads, full_log.read_text().splitlines()) if "loss" in r]
     plt.figure(figsize=(5, 3))
     plt.plot([r["step"] for r in rows], [r["loss"] for r in rows])
     plt.xlabel("update"); plt.ylabel("loss"); plt.title("saved cpu-small preset run")

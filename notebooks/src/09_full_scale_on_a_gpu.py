@@ -107,7 +107,7 @@ else:
     sft_cfg = preset("smoke", out_dir="runs/nb09-sft-smoke", max_steps=2)
     rl_cfg = rl_preset("smoke", "gapd", out_dir="runs/nb09-gapd-smoke", max_steps=2, init_adapter="runs/nb09-sft-smoke/final")
 sft = train_sft(sft_cfg, kb=kb)
-print(f"SFT: {sft.steps} updates (resumed from {sft.resumed_from}), last loss {sft.log[-1]['loss']:.3f}")
+print(f"SFT: {sft.steps} updates (resumed from {sft.resumed_from}), last loss {sft.last_loss:.3f}")
 del policy
 if torch.cuda.is_available():
     torch.cuda.empty_cache()
@@ -126,10 +126,12 @@ from gapd_lite.env.kbqa_env import EnvConfig
 from gapd_lite.eval import evaluate
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-axes[0].plot([r["step"] for r in sft.log], [r["loss"] for r in sft.log])
+sft_rows = [r for r in sft.log if "loss" in r]  # a budgeted run also logs where it stopped
+axes[0].plot([r["step"] for r in sft_rows], [r["loss"] for r in sft_rows])
 axes[0].set_title("SFT loss")
-axes[1].plot([r["step"] for r in gapd.log], [r["reward"] for r in gapd.log], label="reward")
-axes[1].plot([r["step"] for r in gapd.log], [r.get("distill_loss", 0.0) for r in gapd.log], label="distillation")
+gapd_rows = [r for r in gapd.log if "reward" in r]
+axes[1].plot([r["step"] for r in gapd_rows], [r["reward"] for r in gapd_rows], label="reward")
+axes[1].plot([r["step"] for r in gapd_rows], [r.get("distill_loss", 0.0) for r in gapd_rows], label="distillation")
 axes[1].set_title("GAPD")
 axes[1].legend()
 plt.show()
