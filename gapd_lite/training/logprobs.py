@@ -6,20 +6,33 @@ from typing import Callable
 
 import torch
 
-from ..models import base_model
+from ..models import base_model, decoder_call, output_cache
+
+KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (keys, values) [batch, heads, n, dim]
 
 
-def hidden_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Last-layer hidden states [batch, seq, hidden] (LoRA adapters, if any, are active)."""
-    base = base_model(model)
-    out = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+def hidden_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
+                  prefix: KV | None = None) -> torch.Tensor:
+    """Last-layer hidden states [batch, seq, hidden] (LoRA adapters, if any, are active); with `prefix`, the
+    ids continue a prefix whose keys and values are given (and gradients flow into them)."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache(ddp_cache_data=prefix) if prefix is not None else None
+    out = decoder_call(base_model(model).get_decoder(), input_ids=input_ids, attention_mask=attention_mask,
+                       cache=cache, use_cache=cache is not None)
     return out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
 
 
-def logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor,
-              cols: torch.Tensor) -> torch.Tensor:
-    """Float32 logits [n, vocab] predicting the token after each selected (row, col) position."""
-    hidden = hidden_states(model, input_ids, attention_mask)
+def prefix_kv(model, input_ids: torch.Tensor) -> KV:
+    """The keys and values of a prefix, kept in the autograd graph (so a loss on later tokens trains it too)."""
+    cache = output_cache(decoder_call(base_model(model).get_decoder(), input_ids=input_ids, use_cache=True))
+    return [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, rows: torch.Tensor,
+              cols: torch.Tensor, prefix: KV | None = None) -> torch.Tensor:
+    """Float32 logits [n, vocab] predicting the token after each selected (row, col) position of `input_ids`."""
+    hidden = hidden_states(model, input_ids, attention_mask, prefix)
     head = base_model(model).get_output_embeddings()
     return head(hidden[rows, cols]).float()
 

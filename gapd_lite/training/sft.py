@@ -13,7 +13,8 @@ from ..agent.render import render_dialogue
 from ..data import Question
 from ..kb.base import KB
 from ..logic.sexpr import function_of, parse
-from .logprobs import backward_in_parts, logits_at, pad_batch, target_positions
+from ..models import base_model
+from .logprobs import backward_in_parts, logits_at, pad_batch, prefix_kv, target_positions
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,18 @@ def repeat_functions(examples: list[SFTExample], questions: list[Question], time
     return [e for e in examples for _ in range(times if e.qid in has_function else 1)]
 
 
+def shared_prefix(batch: list[SFTExample]) -> int:
+    """How many leading tokens every dialogue of the batch shares (the system prompt) before the first position
+    whose logits a loss needs; each dialogue keeps at least one token after it."""
+    first = batch[0].ids
+    limit = min(min(len(e.ids) for e in batch) - 1,
+                min((e.mask.index(1, 1) - 1 if 1 in e.mask[1:] else len(e.ids)) for e in batch))
+    n = 0
+    while n < limit and all(e.ids[n] == first[n] for e in batch):
+        n += 1
+    return n
+
+
 def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False,
              scale: float = 1.0) -> tuple[torch.Tensor, int]:
     """Mean next-token cross-entropy over the agent's tokens of the batch, and how many there were.
@@ -52,10 +65,12 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False
     Logits are computed only where the next token is the agent's (never over prompt/observations). `unpadded`
     runs one dialogue at a time (no pads), each weighted by its share of the batch's tokens, through
     `backward_in_parts` (× `scale`), so only one dialogue's activations are alive: the returned tensor's backward
-    adds the last, and its value is the whole batch's loss (as `rl.chunked_update_loss`). The cpu-small preset peaked at 14.5 GB resident with all four graphs alive, 6.6 GB this way (runs/COMMANDS.md).
+    adds the last, and its value is the whole batch's loss (as `rl.chunked_update_loss`). The cpu-small preset
+    peaked at 14.5 GB resident with all four graphs alive, 6.6 GB this way (runs/COMMANDS.md). The prefix all
+    dialogues share (the system prompt, a third of a dialogue's tokens) then runs once, not once per dialogue.
     """
+    device = next(model.parameters()).device
     if not unpadded or len(batch) == 1:
-        device = next(model.parameters()).device
         ids, attn, mask = pad_batch([e.ids for e in batch], [e.mask for e in batch], pad_id, device)
         rows, cols = target_positions(mask)
         logits = logits_at(model, ids, attn, rows, cols)
@@ -63,5 +78,42 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False
         return F.cross_entropy(logits, targets), int(targets.numel())
     counts = [sum(e.mask[1:]) for e in batch]  # positions whose next token is the agent's
     total = sum(counts)
-    return backward_in_parts(len(batch), lambda k: sft_loss(model, [batch[k]], pad_id)[0] * (counts[k] / total),
-                             scale), total
+    n = 0 if _checkpointed(model) else shared_prefix(batch)  # a checkpointed forward returns no keys/values
+    if n < MIN_SHARED:
+        return backward_in_parts(len(batch), lambda k: sft_loss(model, [batch[k]], pad_id)[0] * (counts[k] / total),
+                                 scale), total
+    return _shared_prefix_loss(model, batch, n, [c / total for c in counts], scale, device), total
+
+
+def _checkpointed(model) -> bool:
+    base = base_model(model)
+    return bool(getattr(base, "is_activation_checkpointing", None) if hasattr(base, "is_activation_checkpointing")
+                else getattr(base, "is_gradient_checkpointing", False))
+
+
+# Below this many shared tokens, running the prefix separately is not worth its bookkeeping.
+MIN_SHARED = 16
+
+
+def _shared_prefix_loss(model, batch: list[SFTExample], n: int, weights: list[float], scale: float,
+                        device) -> torch.Tensor:
+    """`backward_in_parts` over dialogues that continue one prefix, run once. Every dialogue but the last reads
+    detached copies of the prefix's keys/values, whose gradients add up; the last reads the prefix itself, and a
+    zero-valued term carries the added-up gradients into the prefix, so the prefix backpropagates once, exactly
+    as if each dialogue had run it (the sum over dialogues of ∂loss/∂kv · ∂kv/∂θ)."""
+    kv = prefix_kv(model, torch.tensor([batch[0].ids[:n]], device=device))
+    grad = torch.is_grad_enabled()
+    copies = [(k.detach().requires_grad_(grad), v.detach().requires_grad_(grad)) for k, v in kv]
+
+    def part(i: int) -> torch.Tensor:
+        ids = torch.tensor([batch[i].ids], device=device)
+        rows, cols = target_positions(torch.tensor([batch[i].mask], device=device))
+        logits = logits_at(model, ids[:, n:], None, rows, cols - n, kv if i == len(batch) - 1 else copies)
+        return F.cross_entropy(logits, ids[rows, cols + 1]) * weights[i]
+
+    loss = backward_in_parts(len(batch), part, scale)
+    if not grad:
+        return loss
+    carried = sum((t * (c.grad / scale)).sum() for pair, cpair in zip(kv, copies) for t, c in zip(pair, cpair)
+                  if c.grad is not None)
+    return loss + (carried - carried.detach()) if torch.is_tensor(carried) else loss

@@ -73,12 +73,14 @@ PRESETS: dict[str, TrainConfig] = {
     # a few updates on the tiny random model: what tests and notebooks' smoke mode run
     "smoke": TrainConfig(model=ModelConfig(name="tiny"), out_dir="runs/sft-smoke", max_steps=4, batch_size=2,
                          save_every=2, warmup_steps=1, max_questions=16, max_len=1024),
-    # the embedded SmolLM2-135M with LoRA on 2 CPU cores: ≤ 30 minutes (one dialogue at a time, no pads)
-    # each function question twice: count/superlative/comparison/time dialogues 34% of the data, not 21%;
-    # max_len 1400 keeps 99% of the training dialogues (1200 dropped 24% of the function ones). All 84 updates
-    # took 31.2 min here (2026-12-02, fourth session); the 28.5-min budget stops such a run cleanly at update 78
-    "cpu-small": TrainConfig(out_dir="runs/sft-cpu-small", max_steps=84, batch_size=4, lr=1e-3, warmup_steps=8,
-                             save_every=21, max_len=1400, function_repeat=2, max_minutes=28.5),
+    # the embedded SmolLM2-135M with LoRA on 2 CPU cores, ≤ 30 minutes: one dialogue at a time (no pads), the
+    # shared system prompt run once per update, no LoRA dropout (its random masks took a fifth of a CPU update,
+    # torch.profiler in runs/COMMANDS.md; 84 updates see a fifth of the data once: nothing to regularise).
+    # Each function question twice: count/superlative/comparison/time dialogues 34% of the data, not 21%;
+    # max_len 1400 keeps 99% of the training dialogues (1200 dropped 24% of the function ones).
+    "cpu-small": TrainConfig(model=ModelConfig(lora_dropout=0.0), out_dir="runs/sft-cpu-small", max_steps=84,
+                             batch_size=4, lr=1e-3, warmup_steps=8, save_every=21, max_len=1400, function_repeat=2,
+                             max_minutes=28.5),
     # one consumer GPU (QLoRA when CUDA is there): more data, longer
     "gpu-small": TrainConfig(out_dir="runs/sft-gpu-small", max_steps=300, batch_size=8, lr=3e-4, warmup_steps=15,
                              save_every=100, max_len=1400, function_repeat=2),
