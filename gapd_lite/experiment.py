@@ -98,8 +98,10 @@ def _mean(values: list):
 
 
 def _curve(log: list[dict]) -> list[dict]:
+    from .training.trainer import update_records
+
     return [{k: x.get(k) for k in ("step", "reward", "f1", "valid_format", "loss", "distill_loss")}
-            for x in log if "loss" in x]
+            for x in update_records(log)]
 
 
 def _summary(config: ExperimentConfig, rows: dict, n_questions: int, started: float) -> dict:

@@ -16,7 +16,8 @@ from gapd_lite.errors import ConfigError
 from gapd_lite.models import ModelConfig, load_policy
 from gapd_lite.training.checkpoint import latest_checkpoint
 from gapd_lite.training.rewards import exact_match, f1, hits_at_1, reward
-from gapd_lite.training.sft import build_examples, sft_loss
+from gapd_lite.training import sft
+from gapd_lite.training.sft import SFTExample, build_examples, sft_loss, shared_prefix
 from gapd_lite.training.trainer import JsonlLog, WarmupCosine, budget_horizon, preset, train_sft
 
 
@@ -92,22 +93,27 @@ def test_sft_loss_is_cross_entropy_over_agent_tokens_only(tiny, bundled_kb, dev)
     assert n == len(picks) and loss.item() == pytest.approx(sum(picks) / len(picks), rel=1e-4)
 
 
-def test_unpadded_sft_loss_equals_the_padded_batch(bundled_kb, dev):
-    """One dialogue at a time (no pads) gives the padded batch's token-mean loss and the same gradient."""
+def test_unpadded_sft_loss_equals_the_padded_batch(bundled_kb, dev, monkeypatch):
+    """One dialogue at a time (no pads), with or without the shared system prompt run once, gives the padded
+    batch's token-mean loss and the same gradient."""
     policy = load_policy(ModelConfig(name="tiny", seed=2))
     batch = build_examples(dev[:3], bundled_kb, policy.tokenizer, progress=False)
     assert len({len(e.ids) for e in batch}) > 1  # lengths differ: the padded batch carries pads
+    assert shared_prefix(batch) >= sft.MIN_SHARED  # the system prompt is shared: the unpadded path runs it once
     policy.model.eval()  # LoRA dropout off: both paths must see the same inputs (gradients still flow)
-    grads = []
-    for unpadded in (False, True):
+    grads, shared = [], sft.MIN_SHARED
+    for unpadded, min_shared in ((False, shared), (True, shared), (True, 10**9)):
+        monkeypatch.setattr(sft, "MIN_SHARED", min_shared)
         policy.model.zero_grad()
         loss, n = sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=unpadded)
         loss.backward()
         grads.append((loss.item(), n, [p.grad.clone() for p in policy.model.parameters() if p.requires_grad]))
-    (l1, n1, g1), (l2, n2, g2) = grads
-    assert n1 == n2 == sum(sum(e.mask) for e in batch)
-    assert l1 == pytest.approx(l2, rel=1e-5)
+    monkeypatch.setattr(sft, "MIN_SHARED", shared)
+    (l1, n1, g1), (l2, n2, g2), (l4, n4, g4) = grads
+    assert n1 == n2 == n4 == sum(sum(e.mask) for e in batch)
+    assert l1 == pytest.approx(l2, rel=1e-5) and l1 == pytest.approx(l4, rel=1e-5)
     assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g2))
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g4))
     assert any(a.abs().sum() > 0 for a in g1)
     policy.model.zero_grad()  # scaled (as under gradient accumulation): every dialogue's share scales alike
     loss, _ = sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=True, scale=0.5)
@@ -116,6 +122,17 @@ def test_unpadded_sft_loss_equals_the_padded_batch(bundled_kb, dev):
     assert all(torch.allclose(a * 0.5, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g3))
     with torch.no_grad():  # no graph: the value alone
         assert sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=True)[0].item() == pytest.approx(l1, rel=1e-5)
+
+
+def test_the_shared_prefix_stops_before_the_first_position_a_loss_reads():
+    """Shared tokens count only up to the first position whose next token is the agent's, and every dialogue
+    keeps a token after the prefix."""
+    a = SFTExample("a", [1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 1, 1])
+    b = SFTExample("b", [1, 2, 3, 4, 9, 9, 9], [0, 0, 0, 0, 0, 1, 1])
+    assert shared_prefix([a, b]) == 3  # ids agree on 4 tokens, but a's loss reads the logits at position 3
+    assert shared_prefix([a, SFTExample("c", [1, 2], [0, 1])]) == 0  # c's first token already predicts the agent
+    assert shared_prefix([a, SFTExample("d", [7, 2, 3, 4, 5], [0, 0, 0, 0, 1])]) == 0
+    assert shared_prefix([SFTExample("e", [1, 2, 3], [0, 0, 0]), SFTExample("f", [1, 2, 3], [0, 0, 0])]) == 2
 
 
 def test_resume_gives_the_same_next_losses(tmp_path):

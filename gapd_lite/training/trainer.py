@@ -241,6 +241,11 @@ class JsonlLog:
         os.replace(tmp, self.path)
 
 
+def update_records(log: list[dict]) -> list[dict]:
+    """The log's one record per update (a budgeted run also logs where it stopped, with no loss): a curve's points."""
+    return [r for r in log if "loss" in r]
+
+
 @dataclass
 class RunResult:
     out_dir: Path

@@ -19,13 +19,12 @@ from gapd_lite.notebook_params import check_params
 check_params(globals(), smoke=bool, steps=int, results_dir=str)  # a wrong parameter stops here, with the fix
 
 # %%
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from gapd_lite.models import ModelConfig
-from gapd_lite.training.trainer import preset, train_sft
+from gapd_lite.training.trainer import JsonlLog, preset, train_sft, update_records
 
 config = preset("cpu-small", out_dir="runs/sft-notebook", max_steps=2 if smoke else steps,
                 batch_size=1 if smoke else 4, save_every=1, max_questions=16 if smoke else 200,
@@ -38,7 +37,7 @@ print(f"{result.steps} steps in {result.seconds:.0f} s; resumed from step {resul
 # Rerunning the cell resumes from the last checkpoint in `runs/sft-notebook/` (delete it to start over).
 
 # %%
-log = [r for r in result.log if "loss" in r]  # a budgeted run also logs where it stopped
+log = update_records(result.log)
 plt.figure(figsize=(5, 3))
 plt.plot([r["step"] for r in log], [r["loss"] for r in log], marker="o")
 plt.xlabel("update"); plt.ylabel("SFT loss (agent tokens)"); plt.title("this notebook's run")
@@ -46,7 +45,7 @@ plt.show()
 
 full_log = Path(results_dir) / "sft_cpu_small_log.jsonl"
 if full_log.exists():
-    rows = [r for r in map(json.loads, full_log.read_text().splitlines()) if "loss" in r]
+    rows = update_records(JsonlLog(full_log).read())
     plt.figure(figsize=(5, 3))
     plt.plot([r["step"] for r in rows], [r["loss"] for r in rows])
     plt.xlabel("update"); plt.ylabel("loss"); plt.title("saved cpu-small preset run")

@@ -124,12 +124,13 @@ from gapd_lite.agent.rollout import RolloutConfig
 from gapd_lite.data import load_split, sample_questions
 from gapd_lite.env.kbqa_env import EnvConfig
 from gapd_lite.eval import evaluate
+from gapd_lite.training.trainer import update_records
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-sft_rows = [r for r in sft.log if "loss" in r]  # a budgeted run also logs where it stopped
+sft_rows = update_records(sft.log)
 axes[0].plot([r["step"] for r in sft_rows], [r["loss"] for r in sft_rows])
 axes[0].set_title("SFT loss")
-gapd_rows = [r for r in gapd.log if "reward" in r]
+gapd_rows = update_records(gapd.log)
 axes[1].plot([r["step"] for r in gapd_rows], [r["reward"] for r in gapd_rows], label="reward")
 axes[1].plot([r["step"] for r in gapd_rows], [r.get("distill_loss", 0.0) for r in gapd_rows], label="distillation")
 axes[1].set_title("GAPD")
