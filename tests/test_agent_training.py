@@ -142,6 +142,8 @@ def test_resume_gives_the_same_next_losses(tmp_path):
     assert resumed.resumed_from == 2
     assert [round(r["loss"], 6) for r in resumed.log] == [round(r["loss"], 6) for r in full.log]
     assert (tmp_path / "b" / "final" / "adapter_config.json").exists()
+    again = train_sft(preset("smoke", out_dir=str(tmp_path / "b")), progress=False)  # finished: nothing to do
+    assert again.resumed_from == again.steps == 4 and again.last_loss == pytest.approx(full.last_loss, rel=1e-6)
 
 
 def test_the_log_holds_each_update_once_after_a_fresh_rerun_or_a_lost_tail(tmp_path):

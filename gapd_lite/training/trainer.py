@@ -252,7 +252,7 @@ class RunResult:
     steps: int
     resumed_from: int
     seconds: float
-    last_loss: float | None
+    last_loss: float | None  # the last update's (None only when no update was ever logged)
     log: list[dict]
 
 
@@ -349,7 +349,10 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
         policy.save_adapter(out / "final")
     if state:
         state.wait()
-    return RunResult(out, done, start, time.perf_counter() - t0, last, log.read())
+    records = log.read()
+    if last is None and update_records(records):  # a finished run rerun: nothing to do, the log says where it ended
+        last = update_records(records)[-1]["loss"]
+    return RunResult(out, done, start, time.perf_counter() - t0, last, records)
 
 
 def sft_unpadded(config: TrainConfig, policy: Policy) -> bool:
