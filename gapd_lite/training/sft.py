@@ -86,9 +86,10 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False
 
 
 def _checkpointed(model) -> bool:
+    """Whether gradient checkpointing is on (its forward keeps no cache), under either transformers name."""
     base = base_model(model)
-    return bool(getattr(base, "is_activation_checkpointing", None) if hasattr(base, "is_activation_checkpointing")
-                else getattr(base, "is_gradient_checkpointing", False))
+    flag = getattr(base, "is_activation_checkpointing", None)
+    return bool(flag if flag is not None else getattr(base, "is_gradient_checkpointing", False))
 
 
 # Below this many shared tokens, running the prefix separately is not worth its bookkeeping.
