@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+from transformers import DynamicCache
 
 from ..models import base_model, decoder_call, output_cache
 
@@ -15,8 +16,6 @@ def hidden_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor |
                   prefix: KV | None = None) -> torch.Tensor:
     """Last-layer hidden states [batch, seq, hidden] (LoRA adapters, if any, are active); with `prefix`, the
     ids continue a prefix whose keys and values are given (and gradients flow into them)."""
-    from transformers import DynamicCache
-
     cache = DynamicCache(ddp_cache_data=prefix) if prefix is not None else None
     out = decoder_call(base_model(model).get_decoder(), input_ids=input_ids, attention_mask=attention_mask,
                        cache=cache, use_cache=cache is not None)

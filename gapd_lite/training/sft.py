@@ -79,10 +79,8 @@ def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False
     counts = [sum(e.mask[1:]) for e in batch]  # positions whose next token is the agent's
     total = sum(counts)
     n = 0 if _checkpointed(model) else shared_prefix(batch)  # a checkpointed forward returns no keys/values
-    if n < MIN_SHARED:
-        return backward_in_parts(len(batch), lambda k: sft_loss(model, [batch[k]], pad_id)[0] * (counts[k] / total),
-                                 scale), total
-    return _shared_prefix_loss(model, batch, n, [c / total for c in counts], scale, device), total
+    return _one_at_a_time(model, batch, n if n >= MIN_SHARED else 0, [c / total for c in counts], scale,
+                          device), total
 
 
 def _checkpointed(model) -> bool:
@@ -96,15 +94,15 @@ def _checkpointed(model) -> bool:
 MIN_SHARED = 16
 
 
-def _shared_prefix_loss(model, batch: list[SFTExample], n: int, weights: list[float], scale: float,
-                        device) -> torch.Tensor:
-    """`backward_in_parts` over dialogues that continue one prefix, run once. Every dialogue but the last reads
-    detached copies of the prefix's keys/values, whose gradients add up; the last reads the prefix itself, and a
-    zero-valued term carries the added-up gradients into the prefix, so the prefix backpropagates once, exactly
-    as if each dialogue had run it (the sum over dialogues of ∂loss/∂kv · ∂kv/∂θ)."""
-    kv = prefix_kv(model, torch.tensor([batch[0].ids[:n]], device=device))
+def _one_at_a_time(model, batch: list[SFTExample], n: int, weights: list[float], scale: float,
+                   device) -> torch.Tensor:
+    """`backward_in_parts` over the dialogues, each weighted; with `n` > 0 they continue one prefix of n tokens,
+    run once. Every dialogue but the last reads detached copies of the prefix's keys/values, whose gradients add
+    up; the last reads the prefix itself, and a zero-valued term carries the added-up gradients into the prefix,
+    so the prefix backpropagates once, exactly as if each dialogue had run it (Σ ∂loss/∂kv · ∂kv/∂θ)."""
+    kv = prefix_kv(model, torch.tensor([batch[0].ids[:n]], device=device)) if n else None
     grad = torch.is_grad_enabled()
-    copies = [(k.detach().requires_grad_(grad), v.detach().requires_grad_(grad)) for k, v in kv]
+    copies = kv and [(k.detach().requires_grad_(grad), v.detach().requires_grad_(grad)) for k, v in kv]
 
     def part(i: int) -> torch.Tensor:
         ids = torch.tensor([batch[i].ids], device=device)
@@ -113,8 +111,7 @@ def _shared_prefix_loss(model, batch: list[SFTExample], n: int, weights: list[fl
         return F.cross_entropy(logits, ids[rows, cols + 1]) * weights[i]
 
     loss = backward_in_parts(len(batch), part, scale)
-    if not grad:
+    if not (kv and grad):
         return loss
-    carried = sum((t * (c.grad / scale)).sum() for pair, cpair in zip(kv, copies) for t, c in zip(pair, cpair)
-                  if c.grad is not None)
-    return loss + (carried - carried.detach()) if torch.is_tensor(carried) else loss
+    carried = sum((t * (c.grad / scale)).sum() for pair, cpair in zip(kv, copies) for t, c in zip(pair, cpair))
+    return loss + (carried - carried.detach())

@@ -350,8 +350,9 @@ def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_exampl
     if state:
         state.wait()
     records = log.read()
-    if last is None and update_records(records):  # a finished run rerun: nothing to do, the log says where it ended
-        last = update_records(records)[-1]["loss"]
+    updates = update_records(records)
+    if last is None and updates:  # a finished run rerun: nothing to do, the log says where it ended
+        last = updates[-1]["loss"]
     return RunResult(out, done, start, time.perf_counter() - t0, last, records)
 
 
