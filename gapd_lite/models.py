@@ -414,15 +414,21 @@ def base_model(model: Any) -> Any:
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
-def decoder_call(decoder: Any, **kwargs: Any) -> Any:
-    """Call a decoder with a KV cache (`cache=`) under whichever keyword this transformers version uses."""
+def cache_kwargs(model: Any, cache: Any) -> dict[str, Any]:
+    """`{keyword: cache}` for a forward or `generate`: `cache=` in newer transformers (which warns on the old
+    name), `past_key_values=` before; empty when there is no cache yet."""
     import inspect
 
+    if cache is None:
+        return {}
+    forward = base_model(model).forward
+    return {"cache" if "cache" in inspect.signature(forward).parameters else "past_key_values": cache}
+
+
+def decoder_call(decoder: Any, **kwargs: Any) -> Any:
+    """Call a decoder with a KV cache (`cache=`) under whichever keyword this transformers version uses."""
     cache = kwargs.pop("cache", None)
-    if cache is not None:
-        key = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
-        kwargs[key] = cache
-    return decoder(**kwargs)
+    return decoder(**kwargs, **cache_kwargs(decoder, cache))
 
 
 def output_cache(out: Any) -> Any:

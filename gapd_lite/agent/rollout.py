@@ -19,6 +19,7 @@ from ..env.kbqa_env import EnvConfig, KBQAEnv, StepRecord
 from ..errors import ConfigError, require_positive
 from ..kb.base import KB
 from ..kb.terms import Term
+from ..models import cache_kwargs, output_cache
 from .gold import task_for
 from .kv_cache import KVState, batch_cache, cache_attention_mask, extend_state, prefix_state, take_positions
 from .prompts import TURN_TOKENS, PromptConfig, Task
@@ -158,9 +159,9 @@ def generate_turns(model, tokenizer, contexts: list[list[int]], config: RolloutC
         out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=min(chunk, budget),
                              eos_token_id=stops, pad_token_id=pad, stopping_criteria=_stop_criteria(tokenizer),
                              return_dict_in_generate=True, use_cache=True,
-                             **({"past_key_values": cache} if cache is not None else {}), **kwargs)
+                             **cache_kwargs(model, cache), **kwargs)
         step = out.sequences[:, ids.shape[1]:]
-        cache = out.past_key_values
+        cache = output_cache(out)
         running = []
         for j, r in enumerate(rows):
             tokens[r] += step[j].tolist()
