@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import logging
 import os
 import warnings
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +28,10 @@ try:
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedModel
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(f"gapd_lite.models needs torch and transformers ({exc}): pip install 'gapd-lite[model]'") from exc
+
+# bitsandbytes, imported by peft, warns on CPUs with AVX512-BF16 that it could not fetch an optional 4-bit CPU kernel
+# from the Hub; gapd_lite never runs 4-bit on a CPU (QLoRA is CUDA-only), and that kernel would be a download.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 QUANTIZE_CHOICES = ("auto", "4bit", "none")
