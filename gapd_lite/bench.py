@@ -27,6 +27,17 @@ def machine() -> dict:
     return info
 
 
+def _alternating(names: list[str], repeat: int, desc: str):
+    """Each variant once per round, `repeat` rounds, so that a slow spell of the machine hits all of them alike;
+    a progress bar counts the runs (a rollout benchmark takes minutes)."""
+    with tqdm(total=repeat * len(names), desc=desc, unit="run") as bar:
+        for _ in range(repeat):
+            for name in names:
+                bar.set_postfix_str(name)
+                yield name
+                bar.update()
+
+
 def _best_of(fn, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -136,14 +147,13 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_steps: int =
                for name, batch in (("batched", 8), ("one_at_a_time", 1))}
     runs: dict[str, list[float]] = {name: [] for name in configs}
     outputs, split = {}, {}
-    for _ in range(repeat):  # alternating, so that a slow spell of the machine hits both paths
-        for name, config in configs.items():
-            with DecoderClock(policy.model) as clock:
-                t0 = time.perf_counter()
-                outputs[name] = rollout(policy.model, policy.tokenizer, kb, qs, config, progress=False)
-                runs[name].append(time.perf_counter() - t0)
-            if runs[name][-1] == min(runs[name]):  # where the best run's time went
-                split[name] = {**clock.seconds, "other": runs[name][-1] - sum(clock.seconds.values())}
+    for name in _alternating(list(configs), repeat, "bench rollout"):
+        with DecoderClock(policy.model) as clock:
+            t0 = time.perf_counter()
+            outputs[name] = rollout(policy.model, policy.tokenizer, kb, qs, configs[name], progress=False)
+            runs[name].append(time.perf_counter() - t0)
+        if runs[name][-1] == min(runs[name]):  # where the best run's time went
+            split[name] = {**clock.seconds, "other": runs[name][-1] - sum(clock.seconds.values())}
     timings = {name: min(ts) for name, ts in runs.items()}
     tokens = {k: sum(t.generated_tokens for t in v) for k, v in outputs.items()}
     same = all(a.rendered.ids == b.rendered.ids for a, b in zip(outputs["batched"], outputs["one_at_a_time"]))
@@ -270,12 +280,11 @@ def bench_step(model: str = "embedded", questions: int = 2, group_size: int = 2,
     update(*variants["grpo"])  # warm-up: allocator and kernels
     times = {k: [] for k in variants}
     match = []
-    for _ in range(repeat):
-        for name, (settings, lam) in variants.items():
-            seconds, stats = update(settings, lam)
-            times[name].append(seconds)
-            if name == "gapd":
-                match.append(stats["match_s"] / seconds)
+    for name in _alternating(list(variants), repeat, "bench step"):
+        seconds, stats = update(*variants[name])
+        times[name].append(seconds)
+        if name == "gapd":
+            match.append(stats["match_s"] / seconds)
     best = {k: min(v) for k, v in times.items()}
     tokens = sum(len(t.rendered.ids) for t in batch.trajectories)
     return {"benchmark": "step", "model": model, "trajectories": len(batch.trajectories), "tokens": tokens,
