@@ -43,7 +43,7 @@ plt.plot([r["step"] for r in log], [r["loss"] for r in log], marker="o")
 plt.xlabel("update"); plt.ylabel("SFT loss (agent tokens)"); plt.title("this notebook's run")
 plt.show()
 
-full_log = Path(results_dir) / "sft_cpu_small_log.jsonl"
+full_log = Path(results_dir) / "sft_cpu_small_fast_log.jsonl"  # the preset as it stands: 80 updates, 29:42 wall
 if full_log.exists():
     rows = update_records(JsonlLog(full_log).read())
     plt.figure(figsize=(5, 3))
@@ -55,21 +55,22 @@ else:
 
 # %% [markdown]
 # ## Before and after
-# Scores of the embedded model zero-shot and after the `cpu-small` preset, **read from saved results**
-# (`results/eval_*.json`, made by `gapd-lite eval`); evaluating here would take too long for a class.
+# Scores of the embedded model zero-shot (40 test questions) and after the `cpu-small` preset (the whole test
+# split, 686 questions), **read from saved results** (`results/eval_*.json`, made by `gapd-lite eval`; which
+# command made which file: `results/README.md`); evaluating here would take too long for a class.
 
 # %%
 from gapd_lite.eval import load_report, plot_report
 
 saved = {}
-for name in ("eval_zero_shot_test", "eval_sft_cpu_small_test"):
+for name in ("eval_zero_shot_test", "eval_sft_fast_test_all"):
     path = Path(results_dir) / f"{name}.json"
     if path.exists():
         saved[name] = load_report(path)
 if saved:
     print("read saved results:", ", ".join(saved))
     for name, rep in saved.items():
-        print(f"{name}: F1={rep.overall['f1']:.3f}  Hits@1={rep.overall['hits@1']:.3f}  valid format={rep.overall['valid_format']:.2f}")
+        print(f"{name} ({rep.overall['n']} questions): F1={rep.overall['f1']:.3f}  Hits@1={rep.overall['hits@1']:.3f}  valid format={rep.overall['valid_format']:.2f}")
         print("   missed answers ran into:", rep.misses or "nothing (or a report saved before misses were recorded)")
     plot_report(saved)
     plt.show()
