@@ -382,11 +382,11 @@ class MergedGenerator:
 
     def sync(self, policy: "Policy") -> None:
         """Copy the policy's adapter weights in and merge them into the base weights."""
-        from peft import get_peft_model_state_dict, set_peft_model_state_dict
+        from .training.checkpoint import adapter_state, load_adapter_state  # LoRA weights only: no Hub lookup
 
         if self.merged:
             self.model.unmerge_adapter()
-        set_peft_model_state_dict(self.model, get_peft_model_state_dict(policy.model))
+        load_adapter_state(self.model, adapter_state(policy.model))
         self.model.merge_adapter()
         self.merged = True
 
