@@ -365,6 +365,18 @@ class Policy:
             raise ConfigError(f"the adapter at {path} has weights this model lacks, e.g. {result.unexpected_keys[0]}: different base or target_modules?")
 
 
+def adapter_state(model: Any) -> dict:
+    """Only the trainable (LoRA) weights: checkpoints stay megabytes, and peft skips its Hub lookup of the base
+    (which it makes to see whether embeddings changed) because embeddings are never saved here."""
+    from peft import get_peft_model_state_dict
+    return get_peft_model_state_dict(model, save_embedding_layers=False)
+
+
+def load_adapter_state(model: Any, state: dict) -> None:
+    from peft import set_peft_model_state_dict
+    set_peft_model_state_dict(model, state)
+
+
 class MergedGenerator:
     """Rollouts from a 16-bit copy of the base with the policy's current LoRA weights merged in.
 
@@ -382,8 +394,6 @@ class MergedGenerator:
 
     def sync(self, policy: "Policy") -> None:
         """Copy the policy's adapter weights in and merge them into the base weights."""
-        from .training.checkpoint import adapter_state, load_adapter_state  # LoRA weights only: no Hub lookup
-
         if self.merged:
             self.model.unmerge_adapter()
         load_adapter_state(self.model, adapter_state(policy.model))

@@ -16,6 +16,8 @@ from typing import Callable
 
 import torch
 
+from ..models import adapter_state, load_adapter_state
+
 MANIFEST = "MANIFEST.json"
 
 
@@ -33,17 +35,6 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def adapter_state(model) -> dict:
-    """Only the trainable (LoRA) weights: checkpoints stay megabytes, not the whole model."""
-    from peft import get_peft_model_state_dict
-    return get_peft_model_state_dict(model, save_embedding_layers=False)
-
-
-def load_adapter_state(model, state: dict) -> None:
-    from peft import set_peft_model_state_dict
-    set_peft_model_state_dict(model, state)
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model, optimizer, scheduler=None, state: dict | None = None,
