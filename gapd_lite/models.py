@@ -432,12 +432,14 @@ def base_model(model: Any) -> Any:
 def cache_kwargs(model: Any, cache: Any) -> dict[str, Any]:
     """`{keyword: cache}` for a forward or `generate`: `cache=` in newer transformers (which warns on the old
     name), `past_key_values=` before; empty when there is no cache yet."""
-    import inspect
+    return {_cache_keyword(type(base_model(model))): cache} if cache is not None else {}
 
-    if cache is None:
-        return {}
-    forward = base_model(model).forward
-    return {"cache" if "cache" in inspect.signature(forward).parameters else "past_key_values": cache}
+
+@lru_cache(maxsize=None)
+def _cache_keyword(model_class: type) -> str:
+    """Read once per class: `cache_kwargs` runs at every prefill and every decoded chunk."""
+    import inspect
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
 
 
 def decoder_call(decoder: Any, **kwargs: Any) -> Any:
