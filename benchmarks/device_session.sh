@@ -9,7 +9,7 @@
 # On the lent device of the development machine the model file and wheels arrive in two pieces (.dev/p1 in an
 # earlier call, kept in /tmp/stage; .dev/p2 with this one); elsewhere that step is skipped.
 #
-# Ran once, 2026-11-27, H100 80GB (results/gpu_session_2026-11-27/): the CUDA tests passed; `bench gpu` hung in
+# Ran once, 2026-11-27, H100 80GB (figures: results/README.md, history): the CUDA tests passed; `bench gpu` hung in
 # its static-cache probe (now opt-in); the QLoRA SFT trained but its greedy evaluation wrote valid actions in
 # only 4% of turns (unexplained; evaluation reports now keep transcripts); one gpu-small RL update took ~1 min
 # (rollouts of 64 episodes ~40 s), so the defaults below plan a few updates per run, not 12.
