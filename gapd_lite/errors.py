@@ -50,6 +50,10 @@ class ConfigError(GapdError, ValueError):
     """A bad configuration value, CLI flag or notebook parameter."""
 
 
+class CheckpointError(GapdError):
+    """A run folder that cannot be resumed safely: a checkpoint we refuse to load, a log or state we cannot read."""
+
+
 def require_positive(config, *names: str) -> None:
     """Raise ConfigError naming the first field of `config` that is not a positive integer."""
     for name in names:
