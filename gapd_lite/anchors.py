@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
-from .env.actions import Action, Var
+from .logic.actions import Action, Var
 from .env.kbqa_env import StepRecord
 from .kb.terms import Term
 from .logic.to_actions import GoldStep, explore_first, exploration_for

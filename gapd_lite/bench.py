@@ -1,9 +1,6 @@
 """Benchmarks that print JSON (timings live here, never in tests)."""
 from __future__ import annotations
 
-import json
-import os
-import platform
 import re
 import statistics
 import time
@@ -11,20 +8,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .benchio import machine, write_json
 from .errors import ConfigError
-
-
-def machine() -> dict:
-    """Where a figure was measured."""
-    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
-    try:
-        import torch
-        info["torch"] = torch.__version__
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-    except ImportError:
-        pass
-    return info
 
 
 def _alternating(names: list[str], repeat: int, desc: str):
@@ -182,7 +167,7 @@ def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=No
     set include the class the gold `filter_class` keeps. Not a timing: a quality check."""
     from .agent.gold import gold_episode
     from .data import load_split
-    from .env.actions import Var
+    from .logic.actions import Var
     from .env.kbqa_env import CLASSES, EnvConfig
     from .env.relevance import rank_relations
     from .kb.memory import MemoryKB
@@ -341,13 +326,6 @@ def summary_markdown(result: dict) -> str:
             f"torch {m.get('torch')}" + (f", GPU {m['gpu']}" if m.get("gpu") else "") + "\n\n"
             "| benchmark | figure | goal | met |\n|---|---|---|---|\n")
     return head + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows) + "\n"
-
-
-def write_json(path: str | Path, data: dict, indent: int = 2) -> None:
-    """A result as pretty JSON, its folder made if needed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=indent) + "\n")
 
 
 def run(what: str, args, write: bool = True) -> dict:

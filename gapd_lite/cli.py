@@ -204,7 +204,7 @@ def cmd_hint_check(args) -> int:
     result = hint_check(policy, kb, questions).to_json()
     print(json.dumps(result, indent=1))
     if args.out:
-        from .bench import write_json
+        from .benchio import write_json
         write_json(args.out, result, indent=1)
     return 0
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .agent.rollout import RolloutConfig, Trajectory, rollout
+from .agent.rollout import RolloutConfig, rollout
+from .agent.trajectory import Trajectory
 from .data import Question
 from .env.kbqa_env import EMPTY_ANSWER
 from .kb.base import KB

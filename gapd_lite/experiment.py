@@ -106,7 +106,7 @@ def _curve(log: list[dict]) -> list[dict]:
 
 def _summary(config: ExperimentConfig, rows: dict, n_questions: int, started: float) -> dict:
     """Per arm: the mean over seeds (overall, by level, training time) and each seed's own figures."""
-    from .bench import machine
+    from .benchio import machine
 
     arms = {}
     for name, runs in rows.items():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from .benchio import machine, write_json
 from .errors import ConfigError
 
 # Qwen2.5 architecture shapes (from the published config.json files); weights here are random
@@ -189,7 +190,6 @@ def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.
 
     `partial_out`: rewrite this JSON after each shape, so a run cut short still leaves its figures.
     `tokenizer`: a tokenizer folder for the random-weight shapes (default: the embedded model's)."""
-    from .bench import write_json
     from .kb import open_kb
     from .models import ModelConfig, load_tokenizer
 
@@ -227,8 +227,6 @@ def bench_gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.
 
 
 def _gpu_result(rows: list[dict], tokens: int, lora_r: int, gen_tokens: int) -> dict:
-    from .bench import machine
-
     target = next((r for r in rows if r["shape"] == "qwen2.5-1.5b" and "peak_gb" in r), None)
     return {"benchmark": "gpu", "machine": machine(), "tokens": tokens, "lora_r": lora_r,
             "generation": f"batch 8, 256-token prompt, {gen_tokens} new tokens, greedy", "updates": rows,

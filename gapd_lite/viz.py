@@ -174,7 +174,7 @@ def draw_token_mask(tokenizer, rendered, start: int = 0, max_tokens: int = 260, 
 
 def gold_program_graph(gold, per_node: int = 3) -> nx.MultiDiGraph:
     """The KB edges the gold program's get_neighbors steps walk (a few per state), for drawing."""
-    from .env.actions import Var
+    from .logic.actions import Var
 
     graph = nx.MultiDiGraph()
     states = {g.var: g.state for g in gold if g.var is not None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gapd_lite.env.actions import Action, RelPath, Var, parse_action
+from gapd_lite.logic.actions import Action, RelPath, Var, parse_action
 from gapd_lite.errors import ActionError, GapdError
 from gapd_lite.kb.terms import Literal
 from gapd_lite.logic.execute import run_action, run_actions

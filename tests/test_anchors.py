@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gapd_lite.anchors import MidAnchorMatcher, PrefixMatcher, align_trajectory, gold_depths
-from gapd_lite.env.actions import parse_action
+from gapd_lite.logic.actions import parse_action
 from gapd_lite.env.kbqa_env import KBQAEnv
 from gapd_lite.logic.sexpr import parse
 from gapd_lite.logic.to_actions import GoldStep, gold_steps, to_actions

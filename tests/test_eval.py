@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from gapd_lite.agent.rollout import Trajectory
+from gapd_lite.agent.trajectory import Trajectory
 from gapd_lite.data import Answer, Question
 from gapd_lite.env.kbqa_env import EnvConfig, KBQAEnv
 from gapd_lite.eval import load_report, score, summarise

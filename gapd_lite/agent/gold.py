@@ -6,7 +6,7 @@ environment can solve every bundled question.
 from __future__ import annotations
 
 from ..data import Question
-from ..env.actions import Action
+from ..logic.actions import Action
 from ..errors import EndpointError
 from ..env.kbqa_env import EnvConfig, KBQAEnv
 from ..kb.base import KB
@@ -14,6 +14,8 @@ from ..kb.terms import Literal
 from ..logic.sexpr import entities as sexpr_entities, parse
 from ..logic.to_actions import explore_first, to_actions
 from .prompts import Task, Turn, format_turn
+from .render import render_dialogue
+from .trajectory import Trajectory
 
 
 def task_for(question: Question, kb: KB) -> Task:
@@ -71,11 +73,8 @@ def gold_episode(question: Question, kb: KB, config: EnvConfig | None = None,
     return turns, env
 
 
-def gold_trajectory(tokenizer, question: Question, kb: KB):
+def gold_trajectory(tokenizer, question: Question, kb: KB) -> Trajectory:
     """The gold agent's episode as a rendered Trajectory (ids, mask, action spans, env history)."""
-    from .render import render_dialogue
-    from .rollout import Trajectory
-
     turns, env = gold_episode(question, kb)
     task = task_for(question, kb)
     return Trajectory(task, render_dialogue(tokenizer, task, turns), env.history, env.answer, question, 0)

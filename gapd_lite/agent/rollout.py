@@ -2,7 +2,7 @@
 
 Each turn, the contexts of all unfinished episodes in a batch are left-padded and decoded together
 by `model.generate`, in chunks between which episodes whose turn is over leave the batch; each
-episode's KV cache carries over to its next turn (`kv_cache.py`). Every episode then executes its
+episode's KV cache carries over to its next turn (`fast/kv_cache.py`). Every episode then executes its
 action in its own environment, appends the observation, and episodes that answered or ran out of
 steps leave the batch. Token ids are kept exactly as generated; the mask marks them as the policy's own.
 """
@@ -15,15 +15,15 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import Question
-from ..env.kbqa_env import EnvConfig, KBQAEnv, StepRecord
+from ..env.kbqa_env import EnvConfig, KBQAEnv
 from ..errors import ConfigError, require_positive
 from ..kb.base import KB
-from ..kb.terms import Term
 from ..models import cache_kwargs, output_cache
 from .gold import task_for
-from .kv_cache import KVState, batch_cache, cache_attention_mask, extend_state, prefix_state, take_positions
-from .prompts import TURN_TOKENS, PromptConfig, Task
-from .render import Rendered, add_observation, add_turn, render_prompt
+from ..fast.kv_cache import KVState, batch_cache, cache_attention_mask, extend_state, prefix_state, take_positions
+from .prompts import TURN_TOKENS, PromptConfig
+from .render import add_observation, add_turn, render_prompt
+from .trajectory import Trajectory
 
 STOP = "</action>"
 KV_CACHES = ("growing", "dynamic", "static")
@@ -56,23 +56,6 @@ class RolloutConfig:
             raise ConfigError("sampling needs temperature > 0 and 0 < top_p <= 1 (or set greedy=True)")
         if self.kv_cache not in KV_CACHES:
             raise ConfigError(f"RolloutConfig.kv_cache={self.kv_cache!r}: choose one of {', '.join(KV_CACHES)}")
-
-
-@dataclass
-class Trajectory:
-    """One episode: its tokens and mask, the env's step records, and the final answer."""
-    task: Task
-    rendered: Rendered
-    steps: list[StepRecord]
-    answer: frozenset[Term] | None
-    question: Question | None = None
-    sample: int = 0  # which of the G rollouts of its question
-    truncated: bool = False
-    failed: str | None = None  # the KB failed mid-episode (endpoint down): training skips this trajectory
-
-    @property
-    def generated_tokens(self) -> int:
-        return sum(self.rendered.mask)
 
 
 @dataclass

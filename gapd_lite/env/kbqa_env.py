@@ -16,7 +16,7 @@ from ..errors import ActionError, ConfigError, EndpointError, GapdError, require
 from ..kb.base import KB
 from ..kb.terms import Literal, Term, term_sort_key
 from ..logic.execute import run_action
-from .actions import Action, RelPath, Var, parse_action
+from ..logic.actions import Action, RelPath, Var, parse_action
 from .relevance import rank_classes, rank_relations
 
 ACTION_RE = re.compile(r"<action>(.*?)</action>", re.S)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Iterable
 
+from .compare import satisfies
 from .terms import Literal, Term
 
 Step = tuple[str, bool]  # (relation, forward?) as walked from the subject
@@ -79,7 +80,6 @@ class KB(ABC):
 
     def compare_all(self, steps: tuple[Step, ...], op: str, value: Literal) -> set[Term]:
         """Every subject with a value along `steps` that satisfies `op value` (a bare GrailQA comparative)."""
-        from ..logic.execute import compare_filter  # local: execute builds on this module
         first, forward = steps[0]
         return compare_filter(self, self.having(first, forward), steps, op, value)
 
@@ -95,3 +95,8 @@ class KB(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def compare_filter(kb: KB, members: Iterable[Term], path: tuple[Step, ...], op: str, bound: Literal) -> set[Term]:
+    """Members with some value along `path` satisfying `op bound` (lt/le/gt/ge)."""
+    return {m for m, vals in kb.values(members, path).items() if any(satisfies(v, op, bound) for v in vals)}

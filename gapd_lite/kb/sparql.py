@@ -18,6 +18,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..errors import EndpointError, KBError
 from .base import KB, Step
+from .compare import comparison
 from .io import _open_bytes, default_kb_path
 from .terms import FB_NS, RDF_LANGSTRING, XSD_NS, Literal, Term, is_entity_id, is_schema_id, iri_to_term
 
@@ -143,8 +144,6 @@ class SparqlKB(KB):
         return out
 
     def compare_all(self, steps: tuple[Step, ...], op: str, value: Literal) -> set[Term]:
-        from ..logic.to_sparql import comparison
-
         query = f"{PREFIXES}SELECT DISTINCT ?s WHERE {{ {_path('?s', steps, '?v')} FILTER{comparison('?v', op, value)} }}"
         return {r["s"] for r in self.select(query)}
 

@@ -18,6 +18,7 @@ from typing import Union
 
 from ..errors import ActionError, LiteralError
 from ..kb.terms import Literal, is_entity_id, is_schema_id
+from .sexpr import parse_literal  # the same literal syntax as the logical forms
 
 Step = tuple[str, bool]
 
@@ -213,8 +214,6 @@ def parse_path(raw: str) -> RelPath:
 
 
 def parse_literal_arg(raw: str) -> Literal:
-    from ..logic.sexpr import parse_literal  # the same literal syntax as the logical forms
-
     text = raw.strip()
     text = re.sub(r"\^\^<([^<>\s]+)>$", r"^^\1", text)
     try:

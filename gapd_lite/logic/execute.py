@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Iterable, Union
 
 from ..errors import ActionError, ConversionError, UnknownTermError
-from ..kb.base import KB, Step
+from ..kb.base import KB, Step, compare_filter
 from ..kb.terms import Literal, Term, compare, term_sort_key
-from ..env.actions import NOW, Action, RelPath, Var
+from .actions import NOW, Action, RelPath, Var
 from .sexpr import (And, Arg, Class, Compare, Const, Count, Entity, Join, Now, SetExpr, TC, classes, entities,
                     relations, steps)
 
@@ -27,20 +27,9 @@ TC_PAIRS = (("from", "to"), ("from_date", "to_date"), ("start_date", "end_date")
             ("start_time", "end_time"), ("begin_date", "end_date"), ("date_started", "date_ended"))
 
 BOOKKEEPING = ("type.", "freebase.")  # schema relations get_relations leaves out (still usable)
-_OPS = {"lt": lambda c: c < 0, "le": lambda c: c <= 0, "gt": lambda c: c > 0, "ge": lambda c: c >= 0}
 
 
 # ---------------------------------------------------------------------------- shared operators
-def satisfies(value: Term, op: str, bound: Literal) -> bool:
-    c = compare(value, bound)
-    return c is not None and _OPS[op](c)
-
-
-def compare_filter(kb: KB, members: Iterable[Term], path: tuple[Step, ...], op: str, bound: Literal) -> set[Term]:
-    """Members with some value along `path` satisfying `op bound` (lt/le/gt/ge)."""
-    return {m for m, vals in kb.values(members, path).items() if any(satisfies(v, op, bound) for v in vals)}
-
-
 def argbest(kb: KB, members: Iterable[Term], path: tuple[Step, ...], op: str) -> set[Term]:
     """ARGMAX/ARGMIN: every member whose value along `path` is the best one (ties kept)."""
     vals = kb.values(members, path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..env.actions import NOW, Action, Node, RelPath, Var
+from .actions import NOW, Action, Node, RelPath, Var
 from ..kb.base import KB
 from ..kb.terms import Term
 from .execute import run_action

@@ -7,31 +7,18 @@ input can change the query's shape.
 """
 from __future__ import annotations
 
-from ..env.actions import NOW
-from ..kb.terms import FB_NS, TEMPORAL_PAD, XSD_NS, Literal, temporal_key
+from .actions import NOW
+from ..kb.compare import comparison
+from ..kb.terms import FB_NS, XSD_NS, Literal
 from .execute import TC_NOW, period_bounds, time_pair
 from .sexpr import And, Arg, Class, Compare, Const, Count, Entity, Join, Now, SetExpr, TC, parse, steps
 
 PREFIXES = f"PREFIX ns: <{FB_NS}>\nPREFIX xsd: <{XSD_NS}>\n"
-_SPARQL_OP = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-TEMPORAL_IN = "(xsd:date, xsd:gYear, xsd:gYearMonth, xsd:dateTime)"
 
 
 def term(value) -> str:
     """A constant in a query: `ns:m.x` for ids, an escaped typed literal otherwise."""
     return value.to_sparql() if isinstance(value, Literal) else f"ns:{value}"
-
-
-def comparison(var: str, op: str, bound: Literal) -> str:
-    """A FILTER expression equal to execute.satisfies(var, op, bound)."""
-    sym = _SPARQL_OP[op]
-    if bound.is_temporal:
-        padded = f'CONCAT(STR({var}), SUBSTR("{TEMPORAL_PAD}", STRLEN(STR({var})) - 3))'
-        return (f"(isLiteral({var}) && DATATYPE({var}) IN {TEMPORAL_IN} && "
-                f'{padded} {sym} "{temporal_key(bound)}")')
-    if bound.is_numeric:
-        return f"(isNumeric({var}) && {var} {sym} {bound.to_sparql()})"
-    return f"(isLiteral({var}) && {var} {sym} {bound.to_sparql()})"
 
 
 class _Gen:

@@ -20,7 +20,8 @@ from transformers import DynamicCache
 from ..agent.kv_cache import KVState, batch_layers, cache_attention_mask
 from ..agent.render import encode
 from ..agent.prompts import TURN_TOKENS, hint_message
-from ..agent.rollout import RolloutConfig, Trajectory, rollout
+from ..agent.rollout import RolloutConfig, rollout
+from ..agent.trajectory import Trajectory
 from ..anchors import MidAnchorMatcher, PrefixMatcher, align_trajectory
 from ..env.kbqa_env import EnvConfig
 from ..errors import ConfigError, EndpointError

@@ -49,7 +49,7 @@ if IN_COLAB and importlib.util.find_spec("gapd_lite") is None:  # a fresh Colab:
 
 import torch
 
-from gapd_lite.bench import machine
+from gapd_lite.benchio import machine
 
 GPU = torch.cuda.is_available() and not smoke
 info = machine()
