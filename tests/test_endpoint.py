@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from gapd_lite.errors import EndpointError, KBError
+from gapd_lite.errors import ConfigError, EndpointError, KBError
 from gapd_lite.kb.server import OxigraphServer
 from gapd_lite.kb.sparql import HttpKB
 from gapd_lite.logic.execute import execute, run_actions
@@ -45,7 +45,7 @@ def test_endpoint_restart_mid_run(tiny_server):
 
 
 def test_bad_endpoint_url_is_a_config_error():
-    with pytest.raises(KBError, match="must be an http"):
+    with pytest.raises(ConfigError, match="must be an http"):
         HttpKB("ftp://example.org/sparql")
 
 
