@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import DataError
+from .errors import DataError, GapdError
 from .kb.io import data_dir
 from .kb.terms import Literal, Term
 
 LEVELS = ("i.i.d.", "compositional", "zero-shot")
 SPLITS = ("train", "dev", "test")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -71,21 +75,56 @@ def answers_from_terms(terms: Iterable[Term], names: dict[str, str] | None = Non
 
 
 # ---------------------------------------------------------------------------- reading
-def _records(path: Path) -> Any:
+def _read_text(path: Path) -> str:
+    """The file's UTF-8 text; a missing file, a folder, a pipe or device, or another encoding is a DataError."""
     if not path.exists():
         raise DataError(f"question file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a question file (GrailQA json/jsonl or WebQSP json) inside it")
+    try:  # O_NONBLOCK: a FIFO with no writer opens at once (and is then refused) instead of blocking forever
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise DataError(f"cannot read {path} ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DataError(f"{path} is not a regular file (a pipe, socket or device); save the questions to a "
+                            ".json/.jsonl file and give that")
+        raw = f.read()
+    head = raw[:64]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and (not any(head[0::2]) or not any(head[1::2]))):
+        raise DataError(f"{path} is UTF-16 text; re-save it as UTF-8")
+    if b"\x00" in raw[:4096]:
+        raise DataError(f"{path} is a binary file, not GrailQA json/jsonl or WebQSP json text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}; Latin-1 or "
+                        "Windows-1252?); re-save it as UTF-8") from None
+
+
+def _json(text: str) -> Any:
+    """json.loads that reports nesting too deep for Python as a ValueError like any other bad JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply to read", text, 0) from None
+
+
+def _records(path: Path) -> Any:
+    text = _read_text(path)
     if not text.strip():
         raise DataError(f"{path} is empty: expected GrailQA json/jsonl or WebQSP json")
     try:
-        return json.loads(text)
+        return _json(text)
     except json.JSONDecodeError as first:
+        if first.msg == "nested too deeply to read":
+            raise DataError(f"{path}: JSON nested too deeply to read; a question file is a list of flat records") from None
         rows = []
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                rows.append(_json(line))
             except json.JSONDecodeError as exc:
                 if n == 1:
                     raise DataError(f"{path} is neither JSON nor JSON lines ({first.msg} at line {first.lineno}); "
@@ -94,91 +133,179 @@ def _records(path: Path) -> Any:
         return rows
 
 
-def load_questions(path: str | Path) -> list[Question]:
-    """Read GrailQA json/jsonl, original WebQSP json, or WebQSP-style records carrying an S-expression."""
-    path = Path(path)
-    data = _records(path)
+def _top_records(data: Any, path: Path) -> tuple[list, bool]:
+    """The list of records and whether the file is WebQSP's {"Questions": [...]}."""
     if isinstance(data, dict) and "Questions" in data:
-        records, fmt = data["Questions"], "webqsp"
-        if not isinstance(records, list):
-            raise DataError(f'{path}: "Questions" is {type(records).__name__}; WebQSP json has a list of questions there')
-    elif isinstance(data, dict):
-        records, fmt = [data], None
-    elif isinstance(data, list):
-        records, fmt = data, None
-    else:
-        raise DataError(f"{path}: top level is {type(data).__name__}; expected a list of questions or WebQSP's "
-                        '{"Questions": [...]}')
-    out = []
+        if not isinstance(data["Questions"], list):
+            raise DataError(f'{path}: "Questions" is {_kind(data["Questions"])}; WebQSP json has a list of questions there')
+        return data["Questions"], True
+    if isinstance(data, dict):
+        return [data], False
+    if isinstance(data, list):
+        return data, False
+    raise DataError(f"{path}: top level is {type(data).__name__}; expected a list of questions or WebQSP's "
+                    '{"Questions": [...]}')
+
+
+def load_questions(path: str | Path, check_forms: bool = False) -> list[Question]:
+    """Read GrailQA json/jsonl, original WebQSP json, or WebQSP-style records carrying an S-expression.
+
+    Every problem is a DataError naming the file and the record's qid; `check_forms` also parses every
+    S-expression, so a broken one is reported before a model is loaded to train or evaluate on it.
+    """
+    path = Path(path)
+    records, webqsp = _top_records(_records(path), path)
+    out, seen = [], {}
     for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            raise DataError(f"{path}: record {i} is {type(rec).__name__}, not an object")
-        kind = fmt or ("webqsp" if ("QuestionId" in rec or "Parses" in rec or "RawQuestion" in rec) else "grailqa")
-        out.append(_from_webqsp(rec, i, path) if kind == "webqsp" else _from_grailqa(rec, i, path))
+        q = _question(rec, i, path, webqsp)
+        if q.qid in seen:
+            raise DataError(f"{path}: qid {q.qid!r} appears twice (records {seen[q.qid]} and {i}); qids must be "
+                            "unique, since results are kept per qid")
+        seen[q.qid] = i
+        if check_forms:
+            check_form(q, i, path)
+        out.append(q)
     return out
 
 
+def check_form(q: Question, i: int, path: Path) -> None:
+    """Raise DataError naming the file and qid if the record's S-expression does not parse."""
+    from .logic.sexpr import parse
+
+    if q.s_expression is not None:
+        try:
+            parse(q.s_expression)
+        except GapdError as exc:
+            reason = getattr(exc, "reason", str(exc)) + (f" at character {exc.pos}" if getattr(exc, "pos", None) is not None else "")
+            raise DataError(f"{path}: record {i} (qid {q.qid!r}) has a bad s_expression ({reason}); fix or remove "
+                            "that record") from None
+
+
 def iter_records(path: str | Path) -> Iterator[tuple[int, Question | DataError]]:
-    """Like load_questions, but one bad record yields a DataError in its place instead of stopping.
+    """Like load_questions, but one bad record (or a repeated qid) yields a DataError in its place instead of stopping.
 
     The file itself is read (and a missing or unreadable file reported) before the first item.
     """
     path = Path(path)
-    data = _records(path)
-    records = data["Questions"] if isinstance(data, dict) and "Questions" in data else data if isinstance(data, list) else [data]
-    if not isinstance(records, list):
-        raise DataError(f'{path}: "Questions" is {type(records).__name__}; WebQSP json has a list of questions there')
-    return _iter_records(records, isinstance(data, dict) and "Questions" in data, path)
+    records, webqsp = _top_records(_records(path), path)
+    return _iter_records(records, webqsp, path)
 
 
 def _iter_records(records: list, webqsp: bool, path: Path) -> Iterator[tuple[int, Question | DataError]]:
+    seen: dict[str, int] = {}
     for i, rec in enumerate(records):
         try:
-            if not isinstance(rec, dict):
-                raise DataError(f"record {i} is {type(rec).__name__}, not an object")
-            is_web = webqsp or "QuestionId" in rec or "Parses" in rec or "RawQuestion" in rec
-            yield i, (_from_webqsp(rec, i, path) if is_web else _from_grailqa(rec, i, path))
+            q = _question(rec, i, path, webqsp)
+            if q.qid in seen:
+                raise DataError(f"{path}: record {i} repeats qid {q.qid!r} of record {seen[q.qid]}; skipped")
+            seen[q.qid] = i
+            yield i, q
         except DataError as exc:
             yield i, exc
 
 
+def _question(rec: Any, i: int, path: Path, webqsp: bool) -> Question:
+    if not isinstance(rec, dict):
+        raise DataError(f"{path}: record {i} is {_kind(rec)}, not an object")
+    if webqsp or "QuestionId" in rec or "Parses" in rec or "RawQuestion" in rec:
+        return _from_webqsp(rec, i, path)
+    return _from_grailqa(rec, i, path)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _text(value: Any, name: str, where: str, optional: bool = True, numbers: bool = False) -> str | None:
+    """A string field (numbers too where `numbers`: ids and values), refused if another type or not valid Unicode."""
+    if value is None and optional:
+        return None
+    if numbers and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise DataError(f'{where}: "{name}" is {_kind(value)}, expected a string')
+    if _SURROGATE.search(value):
+        raise DataError(f'{where}: "{name}" holds a lone surrogate (\\ud800-\\udfff), which is not valid Unicode text')
+    return value
+
+
+def _count(value: Any, name: str, where: str) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise DataError(f'{where}: "{name}" is {_kind(value)}, expected a whole number')
+
+
+def _list(value: Any, name: str, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise DataError(f'{where}: "{name}" is {_kind(value)}, expected a list')
+    return value
+
+
+def _pick(rec: dict, *names: str) -> tuple[str, Any]:
+    """The first of `names` present in `rec` (and its value), else the first name and None."""
+    for name in names:
+        if name in rec:
+            return name, rec[name]
+    return names[0], None
+
+
+def _form(value: Any, name: str, where: str) -> str | None:
+    sexpr = _text(value, name, where)
+    return None if sexpr in (None, "null", "") else sexpr
+
+
 def _from_grailqa(rec: dict, i: int, path: Path) -> Question:
-    qid = rec.get("qid", rec.get("ID", rec.get("id")))
-    text = rec.get("question", rec.get("ProcessedQuestion", rec.get("RawQuestion")))
+    qid_name, qid = _pick(rec, "qid", "ID", "id")
+    text_name, text = _pick(rec, "question", "ProcessedQuestion", "RawQuestion")
     if qid is None or text is None:
         raise DataError(f"{path}: record {i} has no qid/question field; GrailQA records need both")
-    answers = [_answer(a, path, i) for a in rec.get("answer", rec.get("answers", rec.get("Answers", []))) or []]
-    sexpr = rec.get("s_expression", rec.get("SExpr", rec.get("sexpr")))
+    qid = _text(qid, qid_name, f"{path}: record {i}", numbers=True)
+    where = f"{path}: record {i} (qid {qid!r})"
+    answer_name, answers = _pick(rec, "answer", "answers", "Answers")
     return Question(
-        qid=str(qid), question=str(text), s_expression=None if sexpr in (None, "null", "") else str(sexpr),
-        sparql_query=rec.get("sparql_query", rec.get("sparql", rec.get("Sparql"))), answer=answers,
-        function=rec.get("function"), level=rec.get("level"), domains=list(rec.get("domains", []) or []),
-        num_node=rec.get("num_node"), num_edge=rec.get("num_edge"), source="grailqa")
+        qid=qid, question=_text(text, text_name, where), s_expression=_form(_pick(rec, "s_expression", "SExpr", "sexpr")[1],
+                                                                          "s_expression", where),
+        sparql_query=_text(_pick(rec, "sparql_query", "sparql", "Sparql")[1], "sparql_query", where),
+        answer=[_answer(a, where) for a in _list(answers, answer_name, where)],
+        function=_text(rec.get("function"), "function", where), level=_text(rec.get("level"), "level", where),
+        domains=[_text(d, "domains", where, optional=False) for d in _list(rec.get("domains"), "domains", where)],
+        num_node=_count(rec.get("num_node"), "num_node", where), num_edge=_count(rec.get("num_edge"), "num_edge", where),
+        source="grailqa")
 
 
-def _answer(a: Any, path: Path, i: int) -> Answer:
+def _answer(a: Any, where: str) -> Answer:
     if isinstance(a, str):
+        a = _text(a, "answer", where)
         return Answer("Entity" if a.startswith(("m.", "g.")) else "Value", a)
     if not isinstance(a, dict):
-        raise DataError(f"{path}: record {i} has an answer that is neither an object nor a string")
-    arg = a.get("answer_argument", a.get("AnswerArgument"))
+        raise DataError(f"{where} has an answer that is {_kind(a)}, neither an object nor a string")
+    arg_name, arg = _pick(a, "answer_argument", "AnswerArgument")
     if arg is None:
-        raise DataError(f"{path}: record {i} has an answer without answer_argument")
-    return Answer(str(a.get("answer_type", a.get("AnswerType", "Entity"))), str(arg),
-                  a.get("entity_name", a.get("EntityName")))
+        raise DataError(f"{where} has an answer without answer_argument")
+    return Answer(_text(_pick(a, "answer_type", "AnswerType")[1] or "Entity", "answer_type", where),
+                  _text(arg, arg_name, where, numbers=True), _text(_pick(a, "entity_name", "EntityName")[1], "entity_name", where))
 
 
 def _from_webqsp(rec: dict, i: int, path: Path) -> Question:
-    qid = rec.get("QuestionId", rec.get("ID"))
-    text = rec.get("ProcessedQuestion", rec.get("RawQuestion", rec.get("question")))
+    qid_name, qid = _pick(rec, "QuestionId", "ID")
+    text_name, text = _pick(rec, "ProcessedQuestion", "RawQuestion", "question")
     if qid is None or text is None:
         raise DataError(f"{path}: WebQSP record {i} has no QuestionId/ProcessedQuestion")
-    parses = rec.get("Parses") or [rec]
-    chosen = next((p for p in parses if p.get("SExpr", p.get("sexpr")) not in (None, "null", "")), parses[0])
-    sexpr = chosen.get("SExpr", chosen.get("sexpr"))
-    answers = [_answer(a, path, i) for a in chosen.get("Answers", chosen.get("answer", [])) or []]
-    return Question(qid=str(qid), question=str(text), s_expression=None if sexpr in (None, "null", "") else str(sexpr),
-                    sparql_query=chosen.get("Sparql", chosen.get("sparql")), answer=answers, source="webqsp")
+    qid = _text(qid, qid_name, f"{path}: WebQSP record {i}", numbers=True)
+    where = f"{path}: WebQSP record {i} (qid {qid!r})"
+    parses = _list(rec.get("Parses"), "Parses", where) or [rec]
+    for p in parses:
+        if not isinstance(p, dict):
+            raise DataError(f'{where}: "Parses" holds {_kind(p)}; WebQSP parses are objects with SExpr/Sparql/Answers')
+    chosen = next((p for p in parses if _form(_pick(p, "SExpr", "sexpr")[1], "SExpr", where) is not None), parses[0])
+    answer_name, answers = _pick(chosen, "Answers", "answer")
+    return Question(qid=qid, question=_text(text, text_name, where),
+                    s_expression=_form(_pick(chosen, "SExpr", "sexpr")[1], "SExpr", where),
+                    sparql_query=_text(_pick(chosen, "Sparql", "sparql")[1], "Sparql", where),
+                    answer=[_answer(a, where) for a in _list(answers, answer_name, where)], source="webqsp")
 
 
 # ---------------------------------------------------------------------------- writing and the bundled splits
@@ -193,11 +320,11 @@ def bundled_split_path(split: str) -> Path:
     return data_dir() / "questions" / f"{split}.json"
 
 
-def load_split(split: str) -> list[Question]:
+def load_split(split: str, check_forms: bool = False) -> list[Question]:
     """A bundled train/dev/test set by name, or any GrailQA/WebQSP question file by path (e.g. for a full-Freebase endpoint)."""
     if split not in SPLITS and (Path(split).suffix in (".json", ".jsonl") or Path(split).exists()):
-        return load_questions(split)
-    return load_questions(bundled_split_path(split))
+        return load_questions(split, check_forms)
+    return load_questions(bundled_split_path(split), check_forms)
 
 
 def sample_questions(questions: list[Question], n: int) -> list[Question]:
