@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -32,15 +33,24 @@ def default_kb_path() -> Path:
 
 
 def _open_bytes(path: Path) -> bytes:
+    """The KB file's bytes, gunzipped; a missing, unreadable or broken file is a KBError naming it and the fix."""
     if not path.exists():
         hint = (" Rebuild it with `python data_samples/build_kb.py`." if path.name == KB_FILE
                 else " Check the path, or leave it out to use the bundled KB.")
         raise KBError(f"KB file not found: {path}.{hint}")
-    raw = path.read_bytes()
+    if path.is_dir():
+        raise KBError(f"{path} is a folder; --kb takes the KB file itself (.nt or .nt.gz), or leave it out for the "
+                      "bundled KB")
+    if not path.is_file():
+        raise KBError(f"{path} is not a regular file (a pipe or device?); give an N-Triples file (.nt or .nt.gz)")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise KBError(f"cannot read the KB file {path} ({exc.strerror or exc}); check its permissions") from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; a bad deflate stream is zlib's
             raise KBError(f"{path} is a broken gzip file ({exc}); rebuild or re-download it") from None
     return raw
 

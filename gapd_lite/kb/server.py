@@ -4,7 +4,6 @@ Used by the tests of the HTTP backend and by anyone who wants the endpoint path 
 """
 from __future__ import annotations
 
-import gzip
 import shutil
 import socket
 import subprocess
@@ -16,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import KBError
-from .io import default_kb_path
+from .io import _open_bytes, default_kb_path
 
 
 def oxigraph_binary() -> str:
@@ -56,10 +55,15 @@ class OxigraphServer:
 
     def _load(self) -> None:
         source = self.path
-        if source.suffix == ".gz":
-            plain = self.location.parent / source.name[:-3]
-            plain.write_bytes(gzip.decompress(source.read_bytes()))
-            source = plain
+        try:
+            self.location.parent.mkdir(parents=True, exist_ok=True)
+            if source.suffix == ".gz" or not source.is_file():
+                plain = self.location.parent / (source.name[:-3] if source.suffix == ".gz" else source.name)
+                plain.write_bytes(_open_bytes(source))  # a missing, unreadable or broken file: one KBError
+                source = plain
+        except OSError as exc:
+            raise KBError(f"cannot write the server's store under {self.location.parent} ({exc.strerror or exc}); "
+                          "give a writable workdir") from None
         done = subprocess.run([oxigraph_binary(), "load", "--location", str(self.location), "--file", str(source)],
                               capture_output=True, text=True)
         if done.returncode != 0:

@@ -62,6 +62,8 @@ class Literal:
         if datatype in INTEGER_TYPES:
             if not _INT_RE.match(lexical.strip()):
                 raise LiteralError(f"{lexical!r} is not an integer; write e.g. 42^^xsd:integer")
+            if len(lexical.strip().lstrip("+-")) > 4000:  # Python's int() refuses more than 4,300 digits
+                raise LiteralError(f"an integer of {len(lexical.strip()):,} digits is out of range (at most 4,000)")
             return Literal(str(int(lexical)), "integer")
         if datatype in FLOAT_TYPES or datatype in DOUBLE_TYPES:
             if not _FLOAT_RE.match(lexical.strip()):
