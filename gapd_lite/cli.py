@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .agent.prompts import TURN_TOKENS
+from .cliflags import _flag, add_options, dataclass_options, given, signature_options
 from .errors import ConfigError, GapdError
 
 
@@ -109,99 +110,80 @@ def cmd_verify_data(args) -> int:
 
 def cmd_bench(args) -> int:
     from . import bench
-    result = bench.run(args.what, args)
+    kwargs = given(args, bench_options(args.bench))
+    result = bench.BENCHMARKS[args.bench](**kwargs)
+    if args.out:
+        from .benchio import write_json
+        write_json(args.out, result)
+        if args.bench == "all":
+            Path(args.out).with_suffix(".md").write_text(bench.summary_markdown(result))
     print(json.dumps(result, indent=2))
     return 0
 
 
 def cmd_train(args) -> int:
-    from dataclasses import replace
+    from .training.config import CONFIGS, preset
+    from .training.trainer import train
 
-    from .training.trainer import preset, rl_preset, train_rl, train_sft
-
-    overrides = {"out_dir": args.out, "max_steps": args.steps, "max_questions": args.max_questions,
-                 "init_adapter": args.init_adapter, "seed": args.seed, "split": args.questions,
-                 "max_minutes": args.max_minutes, "lr": args.lr, "function_repeat": args.function_repeat}
-    if args.model or args.dtype != "auto":
-        base = preset(args.preset) if args.method == "sft" else rl_preset(args.preset, args.method)
-        overrides["model"] = replace(base.model, **({"name": args.model} if args.model else {}), dtype=args.dtype)
-    if args.method == "sft":
-        result = train_sft(preset(args.preset, **overrides), kb=_open(args, "memory"), progress=not args.quiet)
-    else:
-        rl = {k: v for k, v in {"lam": args.lam, "divergence": args.divergence, "matcher": args.matcher,
-                                "lam_schedule": args.lam_schedule, "distill_tokens": args.distill_tokens,
-                                "explore": args.explore}.items()
-              if v is not None}
-        result = train_rl(rl_preset(args.preset, args.method, rl=rl, **overrides), kb=_open(args, "memory"),
-                          progress=not args.quiet)
-    print(json.dumps({"out_dir": str(result.out_dir), "steps": result.steps, "resumed_from": result.resumed_from,
+    overrides = given(args, TRAIN_OPTIONS)
+    allowed = {f.name for f in dataclasses.fields(CONFIGS[args.method])}
+    for name in overrides:
+        if name not in allowed:
+            owners = sorted(m for m, cls in CONFIGS.items() if name in {f.name for f in dataclasses.fields(cls)})
+            raise ConfigError(f"--{_flag(name)} does not apply to --method {args.method}; it is a setting of "
+                              f"--method {' and '.join(owners)}")
+    config = preset(args.method, args.preset, model=given(args, MODEL_OPTIONS) or None, **overrides)
+    result = train(config, kb=_open(args, "memory"), progress=not args.quiet)
+    print(json.dumps({"out_dir": str(result.out_dir), "updates": result.steps, "resumed_from": result.resumed_from,
                       "seconds": round(result.seconds, 1), "last_loss": result.last_loss}, indent=1))
     return 0
+
+
+def _policy(args):
+    from .models import ModelConfig, load_policy
+    policy = load_policy(ModelConfig(**given(args, MODEL_OPTIONS)))
+    if args.adapter:
+        policy.load_adapter(args.adapter)
+    return policy
 
 
 def cmd_eval(args) -> int:
     from .agent.rollout import RolloutConfig
     from .data import load_split, sample_questions
-    from .env.kbqa_env import env_config
+    from .env.kbqa_env import EnvConfig
     from .eval import evaluate, plot_report
-    from .kb import open_kb
-    from .models import ModelConfig, load_policy
 
-    env = env_config(args.env, max_steps=args.max_steps)  # a bad --env stops here, before anything loads
+    env = EnvConfig(**given(args, ENV_OPTIONS))  # a bad setting stops here, before anything loads
+    if args.batch_size < 1 or args.max_new_tokens < 1:
+        raise ConfigError("--batch-size and --max-new-tokens must be at least 1")
     kb = _open(args)  # fail fast (endpoint down, bad file) before loading a model
     questions = sample_questions(load_split(args.split), args.limit)
-    policy = load_policy(ModelConfig(name=args.model, dtype=args.dtype))
-    if args.adapter:
-        policy.load_adapter(args.adapter)
+    policy = _policy(args)
     config = RolloutConfig(greedy=True, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, env=env)
     report = evaluate(policy.model, policy.tokenizer, kb, questions, config, progress=not args.quiet,
-                      meta={"model": args.model, "adapter": args.adapter, "split": args.split, "questions": len(questions),
-                            "env": dataclasses.asdict(env)})
+                      meta={"model": policy.config.name, "adapter": args.adapter, "split": args.split,
+                            "questions": len(questions), "env": dataclasses.asdict(env)})
     if args.out:
         report.save(args.out)
-        plot_report({args.label or args.model: report}, Path(args.out).with_suffix(".png"))
+        plot_report({args.label or policy.config.name: report}, Path(args.out).with_suffix(".png"))
     print(json.dumps({"overall": report.overall, "by_level": report.by_level, "misses": report.misses}, indent=1))
     return 0
 
 
-def _add_dtype_flag(p) -> None:
-    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"),
-                   help="model weights (auto: float32 on a CPU, bf16 on CUDA); bfloat16 pays on CPUs with AMX-BF16 "
-                        "(recent Xeons), where a batch-8 decode step costs 1.4x a batch-1 step instead of 2.3x")
-
-
-def _int_list(text: str, flag: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise ConfigError(f"{flag} {text!r}: give comma-separated integers, e.g. 0,1") from None
-
-
 def cmd_experiment(args) -> int:
     from .experiment import ExperimentConfig, markdown_table, run_experiment
-    seeds = _int_list(args.seeds, "--seeds") if args.seeds else (args.seed,)
-    summary = run_experiment(ExperimentConfig(preset=args.preset, arms=tuple(a for a in args.arms.split(",") if a),
-                                              eval_limit=args.eval_limit, seed=args.seed, steps=args.steps,
-                                              seeds=seeds, eval_batch=args.eval_batch, sft_minutes=args.sft_minutes,
-                                              rl_minutes=args.rl_minutes,
-                                              results_dir=args.results_dir, runs_dir=args.runs_dir,
-                                              train=not args.no_train),
-                             kb=_open(args, "memory"))
+    summary = run_experiment(ExperimentConfig(**given(args, EXPERIMENT_OPTIONS)), kb=_open(args, "memory"))
     print(markdown_table(summary))
     return 0
 
 
 def cmd_hint_check(args) -> int:
     from .data import load_split, sample_questions
-    from .models import ModelConfig, load_policy
     from .training.hint_check import hint_check
 
     kb = _open(args, "memory")
     questions = sample_questions(load_split(args.split), args.limit)
-    policy = load_policy(ModelConfig(name=args.model))
-    if args.adapter:
-        policy.load_adapter(args.adapter)
-    result = hint_check(policy, kb, questions).to_json()
+    result = hint_check(_policy(args), kb, questions).to_json()
     print(json.dumps(result, indent=1))
     if args.out:
         from .benchio import write_json
@@ -214,8 +196,51 @@ def cmd_demo(args) -> int:
     return run_demo(args)
 
 
+
+
 # ---------------------------------------------------------------------------- parser
+def _model_options() -> list:
+    from .models import ModelConfig
+    return dataclass_options(ModelConfig, flags={"name": ("--model",), "seed": ("--model-seed",)})
+
+
+def _train_options() -> list:
+    from .training.config import GAPDConfig, SFTConfig
+    seen, out = set(), []
+    for cls in (SFTConfig, GAPDConfig):  # every method's fields; cmd_train refuses those of another method
+        for o in dataclass_options(cls, skip=("method", "model"), flags={"out_dir": ("--out", "--out-dir")}):
+            if o.name not in seen:
+                seen.add(o.name)
+                out.append(o)
+    return out
+
+
+def _env_options() -> list:
+    from .env.kbqa_env import EnvConfig
+    return dataclass_options(EnvConfig, flags={"max_turns": ("--max-turns", "--max-steps")})
+
+
+def _experiment_options() -> list:
+    from .experiment import ExperimentConfig
+    return dataclass_options(ExperimentConfig)
+
+
+MODEL_OPTIONS = _model_options()
+TRAIN_OPTIONS = _train_options()
+ENV_OPTIONS = _env_options()
+EXPERIMENT_OPTIONS = _experiment_options()
+
+
+def bench_options(name: str) -> list:
+    """A benchmark's own flags: the keyword parameters of its function."""
+    from . import bench
+    return signature_options(bench.BENCHMARKS[name], bench.HELP, skip=("partial_out",))
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import bench
+    from .training.config import METHODS, PRESETS
+
     parser = argparse.ArgumentParser(prog="gapd-lite", description="GAPD for KBQA: data, logic, agent, training.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -253,53 +278,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_verify_data)
 
-    p = sub.add_parser("train", help="train a policy (SFT warm start on gold trajectories)")
-    p.add_argument("--method", default="sft", choices=("sft", "grpo", "gapd"))
-    p.add_argument("--preset", default="cpu-small", help="smoke | cpu-small | gpu-small")
-    p.add_argument("--out", help="run folder (default: the preset's); rerunning resumes from its last checkpoint")
-    p.add_argument("--steps", type=int, help="override the number of updates")
-    p.add_argument("--model", help="embedded | tiny | a Hugging Face id or local path")
-    _add_dtype_flag(p)
-    p.add_argument("--max-questions", type=int, help="use only the first N training questions")
-    p.add_argument("--init-adapter", help="start from a saved adapter folder")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--max-minutes", type=float, help="wall-clock budget: stop cleanly (checkpoint + adapter) once spent")
-    p.add_argument("--lr", type=float, help="override the preset's peak learning rate")
-    p.add_argument("--function-repeat", type=int,
-                   help="SFT: how often each question with a function (count, argmax, comparison, time) is seen per epoch")
-    p.add_argument("--lam", type=float, help="GAPD: distillation weight λ (default 0.5)")
-    p.add_argument("--lam-schedule", choices=("constant", "linear_decay", "warmup"))
-    p.add_argument("--divergence", choices=("forward_kl", "reverse_kl", "jsd"))
-    p.add_argument("--distill-tokens", choices=("all", "until_disagreement"),
-                   help="GAPD: distil every action token, or each action up to the teacher's first other choice")
-    p.add_argument("--matcher", choices=("mid_anchor", "prefix"))
-    p.add_argument("--no-explore", dest="explore", action="store_const", const=False, default=None,
-                   help="GAPD: align with the bare gold program, without the looks (get_relations before a first hop, "
-                        "get_attributes before argmax/comparisons) the SFT dialogues take")
-    p.add_argument("--questions", metavar="FILE", help="train on a GrailQA/WebQSP question file instead of the bundled train split")
+    presets = "; ".join(f"{m}: {', '.join(n for mm, n in PRESETS if mm == m)}" for m in METHODS)
+    p = sub.add_parser("train", help="train a policy: SFT warm start, GRPO or GAPD (every config field is a flag)")
+    p.add_argument("--method", default="sft", choices=METHODS)
+    p.add_argument("--preset", default="cpu-small", help=f"a named config of the method ({presets}); flags override it")
+    add_options(p.add_argument_group("model (ModelConfig)"), MODEL_OPTIONS)
+    add_options(p.add_argument_group("run (SFTConfig / GAPDConfig; a flag of another method is an error)"),
+                TRAIN_OPTIONS, show_defaults=False)
     p.add_argument("--quiet", action="store_true")
     _add_kb_flags(p, backend=False)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("experiment", help="SFT → GRPO vs GAPD (+ ablations) from one checkpoint → results/")
-    p.add_argument("--preset", default="cpu-small")
-    p.add_argument("--arms", default=",".join(("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-reverse-kl")))
-    p.add_argument("--steps", type=int, help="override the number of RL updates per arm")
-    p.add_argument("--eval-limit", type=int, default=120)
-    p.add_argument("--eval-batch", type=int, help="episodes evaluated together (default: 64 on a GPU, 8 on a CPU)")
-    p.add_argument("--seed", type=int, default=0, help="the seed of the SFT warm start (and of the RL arms without --seeds)")
-    p.add_argument("--seeds", help="comma-separated RL seeds, e.g. 0,1: every arm is trained once per seed")
-    p.add_argument("--sft-minutes", type=float, help="wall-clock budget of the SFT warm start")
-    p.add_argument("--rl-minutes", type=float, help="wall-clock budget of each RL run (the table shows the updates each got)")
-    p.add_argument("--results-dir", default="results", help="where the tables, curves and per-arm scores go")
-    p.add_argument("--runs-dir", default="runs", help="where each arm trains (<dir>/exp-<preset>-<arm>; a finished run "
-                                                      "there is reused, so give a new folder for a new warm start)")
-    p.add_argument("--no-train", action="store_true", help="only collect runs already trained and scored into the table")
+    add_options(p, EXPERIMENT_OPTIONS)
     _add_kb_flags(p, backend=False)
     p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("hint-check", help="does GAPD's teacher read its hint? gold-action log-probs with and without it")
-    p.add_argument("--model", default="embedded", help="embedded | tiny | a Hugging Face id or local path")
+    add_options(p.add_argument_group("model (ModelConfig)"), MODEL_OPTIONS)
     p.add_argument("--adapter", help="a LoRA adapter folder (e.g. runs/sft-cpu-small/final)")
     p.add_argument("--split", default="dev", help="train | dev | test, or a GrailQA/WebQSP question file")
     p.add_argument("--limit", type=int, default=20, help="questions, spread evenly over the split (0: all)")
@@ -308,17 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_hint_check)
 
     p = sub.add_parser("eval", help="score an agent on a split (F1, Hits@1, EM, format, steps; by level/function)")
-    p.add_argument("--model", default="embedded", help="embedded | tiny | a Hugging Face id or local path")
+    add_options(p.add_argument_group("model (ModelConfig)"), MODEL_OPTIONS)
     p.add_argument("--adapter", help="a LoRA adapter folder (e.g. runs/sft-cpu-small/final)")
     p.add_argument("--split", default="dev", help="train | dev | test, or a GrailQA/WebQSP question file")
     p.add_argument("--limit", type=int, default=0, help="evaluate N questions spread evenly over the split (0: all)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--max-steps", type=int, default=8)
-    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                   help="an EnvConfig field, e.g. --env max_classes=0 --env rank_relations=false (repeatable)")
-    _add_dtype_flag(p)
+    p.add_argument("--batch-size", type=int, default=8, help="episodes generated together")
     p.add_argument("--max-new-tokens", type=int, default=TURN_TOKENS,
                    help=f"tokens per turn (default {TURN_TOKENS}: every gold turn of the bundled questions fits)")
+    add_options(p.add_argument_group("environment (EnvConfig)"), ENV_OPTIONS)
     p.add_argument("--out", help="write the report json (and a .png plot next to it)")
     p.add_argument("--label", help="name of this run in the plot")
     p.add_argument("--quiet", action="store_true")
@@ -326,34 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="benchmarks that print JSON")
-    p.add_argument("what", choices=("kb", "rollout", "step", "ranking", "gpu", "all"),
-                   help="kb: per-form execution time, memory vs pyoxigraph vs rdflib; rollout: batched vs one-at-a-time "
-                        "generation; step: one GAPD update vs one GRPO update; ranking: where the gold relation sits in "
-                        "the relation lists the agent reads; gpu: QLoRA memory and speed (CUDA); "
-                        "all: every one of them, one JSON (+ a .md summary next to --out)")
-    p.add_argument("--model", help="model for `bench rollout`/`step` (default: embedded)")
-    p.add_argument("--adapter", help="LoRA adapter for `bench rollout` (e.g. runs/sft-cpu-small/final)")
-    _add_dtype_flag(p)
-    _add_kb_flags(p, backend=False)
-    p.add_argument("--limit", type=int, default=300, help="questions to time")
-    p.add_argument("--repeat", type=int, default=3, help="repetitions per form (best kept)")
-    p.add_argument("--no-share-prefix", action="store_true",
-                   help="`bench rollout`: prefill the shared system prompt per episode (the old way), for comparison")
-    p.add_argument("--no-ragged-prefill", action="store_true",
-                   help="`bench rollout`: prefill a turn's observations as one padded batch (the old way), for comparison")
-    p.add_argument("--gen-tokens", type=int, default=128, help="`bench gpu`: new tokens per generation probe")
-    p.add_argument("--shapes", help="`bench gpu`: comma-separated subset of embedded,qwen2.5-0.5b,qwen2.5-1.5b,qwen2.5-3b")
-    p.add_argument("--tokenizer", help="`bench gpu`: tokenizer folder for the random-weight shapes (default: the embedded one)")
-    p.add_argument("--static-cache", action="store_true", help="`bench gpu`: also time generation with a static KV cache; `bench rollout`: both paths decode into one")
-    p.add_argument("--kv-cache", choices=("growing", "dynamic", "static"), default="growing",
-                   help="`bench rollout`: the cache both paths decode into (dynamic: transformers' default, which copies "
-                        "the whole cache at each token)")
-    p.add_argument("--rollout-repeat", type=int, default=1, help="`bench rollout`: alternate batched and one-at-a-time "
-                                                                 "runs N times and keep each path's best")
-    p.add_argument("--decode-chunk", type=int, help="`bench rollout`: decode turns in chunks of N tokens, finished "
-                                                    "episodes leaving the batch between chunks (0: one call per turn)")
-    p.add_argument("--out", help="also write the JSON here")
-    p.set_defaults(func=cmd_bench)
+    bsub = p.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
+    for name, fn in bench.BENCHMARKS.items():
+        b = bsub.add_parser(name, help=(fn.__doc__ or "").split("\n")[0])
+        add_options(b, bench_options(name))
+        b.add_argument("--out", help="also write the JSON here" + (" (+ a .md summary next to it)" if name == "all" else ""))
+        b.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -61,7 +61,7 @@ def run_demo(args) -> int:
     if args.model != "none":
         q = questions["dev"][0]
         policy = agent_episode(kb, q, args.model, args.adapter)
-        gapd_update(kb, q, policy)
+        one_gapd_update(kb, q, policy)
     print(f"\ndone in {time.perf_counter() - t0:.1f} s")
     return 1 if bad else 0
 
@@ -84,7 +84,7 @@ def agent_episode(kb, question, model: str, adapter: str | None):
     print(f"  Q: {question.question}")
     t1 = time.perf_counter()
     traj = rollout(policy.model, policy.tokenizer, kb, [question],
-                   RolloutConfig(greedy=True, env=EnvConfig(max_steps=5)), progress=False)[0]
+                   RolloutConfig(greedy=True, env=EnvConfig(max_turns=5)), progress=False)[0]
     for step in traj.steps:
         action = str(step.action) if step.action is not None else "(no valid action)"
         print(f"    {action:<60} → {step.observation[:90]}")
@@ -93,15 +93,16 @@ def agent_episode(kb, question, model: str, adapter: str | None):
     return policy
 
 
-def gapd_update(kb, question, policy, group_size: int = 2) -> None:
+def one_gapd_update(kb, question, policy, group_size: int = 2) -> None:
     """[5/5] one GAPD update: G sampled rollouts, rewards, mid-anchor alignment, GRPO + λ·distillation, one step."""
     import torch
 
     from .anchors import MidAnchorMatcher, align_trajectory
-    from .training.rl import RLSettings, make_batch, rl_update_loss
+    from .training.config import GAPDConfig
+    from .training.gapd import gapd_update, sample_batch
 
-    settings = RLSettings(group_size=group_size, lam=0.5, max_new_tokens=48, env_steps=3)
-    batch = make_batch(policy, kb, [question], settings, seed=0)
+    cfg = GAPDConfig(group_size=group_size, lam=0.5, max_new_tokens=48, max_turns=3)
+    batch = sample_batch(policy, kb, [question], cfg, seed=0)
     print(f"\n[5/5] one GAPD update on {group_size} sampled rollouts of the same question "
           f"(rewards {[round(r, 2) for r in batch.rewards.tolist()]}, rollouts {batch.rollout_seconds:.1f} s)")
     for step, al in zip(batch.trajectories[0].steps, align_trajectory(MidAnchorMatcher(), batch.gold[0],
@@ -111,8 +112,8 @@ def gapd_update(kb, question, policy, group_size: int = 2) -> None:
     params = [p for p in policy.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5)
     policy.model.train()
-    loss, stats = rl_update_loss(policy, batch, settings, settings.lam)
+    loss, stats = gapd_update(policy, batch, cfg, cfg.lam)
     loss.backward()
     optimizer.step()
-    print(f"  loss {loss.item():.4f} = GRPO {stats['grpo_loss']:.4f} + λ={settings.lam} × distillation "
-          f"{stats.get('distill_loss', 0.0):.4f} over {stats.get('action_tokens', 0):.0f} action tokens")
+    print(f"  loss {loss.item():.4f} = GRPO {stats['grpo_loss']:.4f} + λ={cfg.lam} × distillation "
+          f"{stats['distill_loss']:.4f} over {stats['action_tokens']:.0f} action tokens")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .fields import h
 
 ARMS: dict[str, tuple[str, dict]] = {
     "grpo": ("grpo", {}),
@@ -20,7 +21,7 @@ ARMS: dict[str, tuple[str, dict]] = {
     "gapd+sft": ("gapd", {"lam": 0.5, "sft_weight": 0.5}),  # GAPD on top of the best baseline's SFT anchor
 }
 DEFAULT_ARMS = ("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-reverse-kl")
-NO_EXPLORE = "-no-explore"  # suffix: the same GAPD arm aligned with the bare gold program (RLSettings.explore=False)
+NO_EXPLORE = "-no-explore"  # suffix: the same GAPD arm aligned with the bare gold program (GAPDConfig.explore=False)
 
 
 def arm_settings(arm: str) -> tuple[str, dict]:
@@ -35,19 +36,22 @@ def arm_settings(arm: str) -> tuple[str, dict]:
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    preset: str = "cpu-small"
-    arms: tuple[str, ...] = DEFAULT_ARMS
-    eval_split: str = "test"
-    eval_limit: int = 120
-    results_dir: str = "results"
-    runs_dir: str = "runs"  # each arm trains in <runs_dir>/exp-<preset>-<arm> (a finished one there is reused)
-    seed: int = 0  # the SFT warm start's seed (and the RL seed when `seeds` is not given)
-    steps: int | None = None  # override the RL preset's number of updates
-    seeds: tuple[int, ...] | None = None  # RL seeds: every arm is trained once per seed from the same warm start
-    eval_batch: int | None = None  # episodes evaluated together (None: 64 on a GPU, 8 on a CPU)
-    sft_minutes: float | None = None  # wall-clock budget of the SFT warm start
-    rl_minutes: float | None = None  # wall-clock budget of each RL run (the table then shows how many updates each got)
-    train: bool = True  # False: only collect the arms already trained and scored (others are left out)
+    preset: str = h("the SFT and RL presets the arms start from (cpu-small | gpu-small | smoke)", "cpu-small")
+    arms: tuple[str, ...] = h(f"comma-separated arms: {', '.join(ARMS)} (a GAPD arm may end in {NO_EXPLORE})",
+                              DEFAULT_ARMS)
+    eval_split: str = h("the split every arm is scored on", "test")
+    eval_limit: int = h("questions scored, spread evenly over the split (0: all)", 120)
+    results_dir: str = h("where the tables, curves and per-arm scores go", "results")
+    runs_dir: str = h("each arm trains in <runs_dir>/exp-<preset>-<arm> (a finished one there is reused)", "runs")
+    seed: int = h("the SFT warm start's seed (and the RL seed when `seeds` is not given)", 0)
+    num_updates: int | None = h("override the RL preset's number of updates", None)
+    seeds: tuple[int, ...] | None = h("comma-separated RL seeds: every arm is trained once per seed from the same "
+                                      "warm start", None)
+    eval_batch: int | None = h("episodes evaluated together (None: 64 on a GPU, 8 on a CPU)", None)
+    sft_minutes: float | None = h("wall-clock budget of the SFT warm start", None)
+    rl_minutes: float | None = h("wall-clock budget of each RL run (the table then shows how many updates each got)",
+                                 None)
+    train: bool = h("False: only collect the arms already trained and scored (others are left out)", True)
 
     def __post_init__(self) -> None:
         for arm in self.arms:
@@ -80,7 +84,7 @@ def _evaluate(policy, kb, questions, label: str, out: Path, batch: int | None = 
     model = MergedGenerator(policy).model if uses_4bit(policy.config, policy.device) else policy.model
     report = evaluate(model, policy.tokenizer, kb, questions,
                       RolloutConfig(greedy=True, batch_size=batch or (64 if cuda else 8),
-                                    env=EnvConfig(max_steps=5)),
+                                    env=EnvConfig(max_turns=5)),
                       progress=True, meta={"arm": label, "questions": len(questions)})
     report.save(out)
     del model
@@ -98,7 +102,7 @@ def _mean(values: list):
 
 
 def _curve(log: list[dict]) -> list[dict]:
-    from .training.trainer import update_records
+    from .training.loop import update_records
 
     return [{k: x.get(k) for k in ("step", "reward", "f1", "valid_format", "loss", "distill_loss")}
             for x in update_records(log)]
@@ -141,13 +145,15 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     from .eval import load_report
     from .kb import open_kb
     from .models import load_policy
-    from .training.trainer import JsonlLog, preset, rl_preset, train_rl, train_sft
+    from .training.config import preset
+    from .training.loop import JsonlLog
+    from .training.trainer import train_rl, train_sft
 
     results = Path(config.results_dir)
     results.mkdir(parents=True, exist_ok=True)
     kb = kb or open_kb("memory")
     questions = sample_questions(load_split(config.eval_split), config.eval_limit)
-    sft_cfg = preset(config.preset, seed=config.seed, max_minutes=config.sft_minutes)
+    sft_cfg = preset("sft", config.preset, seed=config.seed, max_minutes=config.sft_minutes)
     started = time.time()
     warm_final = Path(sft_cfg.out_dir) / "final"
     if not (warm_final / "adapter_config.json").exists():
@@ -168,9 +174,9 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
         for seed in config.rl_seeds:
             method, rl_over = arm_settings(arm)
             tag = run_tag(arm, seed)
-            cfg = rl_preset(config.preset, method, out_dir=f"{config.runs_dir}/exp-{config.preset}-{tag}", seed=seed,
-                            max_steps=config.steps, init_adapter=str(warm_final), rl=rl_over,
-                            max_minutes=config.rl_minutes)
+            cfg = preset(method, config.preset, out_dir=f"{config.runs_dir}/exp-{config.preset}-{tag}", seed=seed,
+                         num_updates=config.num_updates, init_adapter=str(warm_final), max_minutes=config.rl_minutes,
+                         **rl_over)
             arm_eval = results / f"exp_{config.preset}_{tag}.json"
             final = Path(cfg.out_dir) / "final" / "adapter_config.json"
             if arm_eval.exists() and final.exists():

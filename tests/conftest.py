@@ -88,3 +88,10 @@ def tiny_kbs(tiny_nt):
 def bundled_kb():
     """The bundled Freebase subset in memory (loaded once per session)."""
     return MemoryKB.load()
+
+
+@pytest.fixture(scope="session")
+def embedded_policy():
+    """The embedded SmolLM2-135M-Instruct with a fresh LoRA (no dropout), loaded once per test session."""
+    from gapd_lite.models import ModelConfig, load_policy
+    return load_policy(ModelConfig(lora_dropout=0.0))

@@ -33,7 +33,7 @@ def dev():
 
 def test_mask_is_exactly_the_generated_tokens(tiny, bundled_kb, dev):
     trajs = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:3], RolloutConfig(
-        greedy=False, temperature=1.0, group_size=2, max_new_tokens=12, env=EnvConfig(max_steps=2)), progress=False)
+        greedy=False, temperature=1.0, group_size=2, max_new_tokens=12, env=EnvConfig(max_turns=2)), progress=False)
     assert len(trajs) == 6 and [t.sample for t in trajs] == [0, 1] * 3
     for t in trajs:
         r = t.rendered
@@ -48,7 +48,7 @@ def test_mask_is_exactly_the_generated_tokens(tiny, bundled_kb, dev):
 
 
 def test_batched_rollouts_equal_one_at_a_time_under_greedy(tiny, bundled_kb, dev):
-    cfg = dict(greedy=True, max_new_tokens=10, env=EnvConfig(max_steps=2))
+    cfg = dict(greedy=True, max_new_tokens=10, env=EnvConfig(max_turns=2))
     batched = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev, RolloutConfig(batch_size=6, **cfg), progress=False)
     single = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev, RolloutConfig(batch_size=1, **cfg), progress=False)
     assert [t.rendered.ids for t in batched] == [t.rendered.ids for t in single]
@@ -212,7 +212,7 @@ def test_bad_training_config_is_a_clear_error():
 def test_shared_prompt_prefix_is_prefilled_once_and_changes_nothing(tiny, bundled_kb, dev):
     from gapd_lite.agent.rollout import shared_prefix_len
 
-    cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_steps=2))
+    cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_turns=2))
     shared = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:3], RolloutConfig(batch_size=3, **cfg), progress=False)
     plain = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:3], RolloutConfig(batch_size=3, share_prefix=False, **cfg),
                     progress=False)
@@ -231,7 +231,7 @@ def test_ragged_prefill_changes_nothing(tiny, bundled_kb, dev, monkeypatch):
 
     calls = []
     monkeypatch.setattr(rollout_module, "extend_state", lambda *a: calls.append(1) or extend_state(*a))
-    cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_steps=3))
+    cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_turns=3))
     ragged = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, **cfg),
                      progress=False)
     padded = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, ragged_prefill=False, **cfg),
@@ -251,7 +251,7 @@ def test_ragged_prefill_changes_nothing(tiny, bundled_kb, dev, monkeypatch):
 def test_kv_cache_kind_changes_nothing(tiny, bundled_kb, dev, kind):
     """Decoding into transformers' DynamicCache or a preallocated StaticCache gives the same greedy episodes as the
     default growing cache, batched and one at a time."""
-    cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_steps=3))
+    cfg = dict(greedy=True, group_size=2, max_new_tokens=10, env=EnvConfig(max_turns=3))
     growing = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, **cfg), progress=False)
     for batch in (8, 1):
         other = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4],
@@ -265,7 +265,7 @@ def test_growing_layer_appends_in_place_and_matches_concatenation():
     has room, and rebuilds its buffer when the batch is reselected (e.g. by generate)."""
     from transformers.cache_utils import DynamicLayer
 
-    from gapd_lite.agent.kv_cache import GrowingLayer
+    from gapd_lite.fast.kv_cache import GrowingLayer
 
     torch.manual_seed(0)
     grow, plain = GrowingLayer(reserve=3), DynamicLayer()
@@ -317,7 +317,7 @@ def test_finished_episodes_leave_the_batch_and_change_nothing(bundled_kb, dev, m
     generate = type(tiny.model).generate
     monkeypatch.setattr(type(tiny.model), "generate",
                         lambda self, **kw: sizes.append(kw["input_ids"].shape[0]) or generate(self, **kw))
-    cfg = dict(greedy=True, group_size=2, max_new_tokens=12, env=EnvConfig(max_steps=3), kv_cache=kind)
+    cfg = dict(greedy=True, group_size=2, max_new_tokens=12, env=EnvConfig(max_turns=3), kv_cache=kind)
     whole = rollout(tiny.model, tiny.tokenizer, bundled_kb, dev[:4], RolloutConfig(batch_size=8, decode_chunk=0, **cfg),
                     progress=False)
     calls = len(sizes)

@@ -7,7 +7,7 @@ from gapd_lite.bench import bench_rollout
 
 
 def test_bench_rollout_compares_equal_trajectories_and_reports_the_setup():
-    out = bench_rollout(questions=3, max_new_tokens=8, max_steps=2, model="tiny", repeat=2, decode_chunk=3)
+    out = bench_rollout(questions=3, max_new_tokens=8, max_turns=2, model="tiny", repeat=2, decode_chunk=3)
     assert out["identical_trajectories"] is True and out["dtype"] == "float32"
     assert len(out["seconds_each_run"]["batched"]) == len(out["seconds_each_run"]["one_at_a_time"]) == 2
     assert out["seconds"]["batched"] == min(out["seconds_each_run"]["batched"])
@@ -21,7 +21,7 @@ def test_bench_rollout_compares_equal_trajectories_and_reports_the_setup():
 
 
 def test_bench_rollout_runs_in_bfloat16_when_asked():
-    out = bench_rollout(questions=2, max_new_tokens=4, max_steps=1, model="tiny", dtype="bfloat16")
+    out = bench_rollout(questions=2, max_new_tokens=4, max_turns=1, model="tiny", dtype="bfloat16")
     assert out["dtype"] == "bfloat16" and out["generated_tokens"]["batched"] > 0
 
 

@@ -12,9 +12,9 @@ def test_train_then_eval_cli(tmp_path, capsys, monkeypatch):
     assert main(["train", "--method", "sft", "--preset", "smoke", "--quiet", "--out", "runs/s"]) == 0
     assert json.loads(capsys.readouterr().out)["steps"] == 4
     assert main(["eval", "--model", "tiny", "--adapter", "runs/s/final", "--split", "dev", "--limit", "3",
-                 "--max-steps", "2", "--max-new-tokens", "8", "--env", "max_classes=0", "--quiet", "--out", "results/e.json"]) == 0
+                 "--max-turns", "2", "--max-new-tokens", "8", "--env", "max_classes=0", "--quiet", "--out", "results/e.json"]) == 0
     report = json.loads((tmp_path / "results" / "e.json").read_text())
-    assert report["meta"]["env"]["max_classes"] == 0 and report["meta"]["env"]["max_steps"] == 2  # how it was run
+    assert report["meta"]["env"]["max_classes"] == 0 and report["meta"]["env"]["max_turns"] == 2  # how it was run
     assert report["overall"]["n"] == 3 and len(report["episodes"]) == 3 and set(report["by_level"])
     for episode in report["episodes"]:  # what the agent wrote and was told, turn by turn, to read back later
         assert len(episode["transcript"]) == episode["turns"] > 0

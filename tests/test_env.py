@@ -13,7 +13,7 @@ from gapd_lite.models import ModelConfig, load_tokenizer
 
 @pytest.fixture()
 def env(tiny_kbs):
-    return KBQAEnv(tiny_kbs["memory"], "Which cities are in France?", {"m.0fr": "France"}, EnvConfig(max_steps=6, max_listed=2))
+    return KBQAEnv(tiny_kbs["memory"], "Which cities are in France?", {"m.0fr": "France"}, EnvConfig(max_turns=6, max_listed=2))
 
 
 BAD_TURNS = [
@@ -51,7 +51,7 @@ def test_empty_and_long_results_and_lists(env):
 
 
 def test_step_budget_ends_the_episode(tiny_kbs):
-    env = KBQAEnv(tiny_kbs["memory"], "q", config=EnvConfig(max_steps=2))
+    env = KBQAEnv(tiny_kbs["memory"], "q", config=EnvConfig(max_turns=2))
     env.step("nothing")
     env.step("still nothing")
     assert env.done and env.answer is None
@@ -110,8 +110,8 @@ def test_env_config_from_key_value_strings_checks_every_key_and_value():
     from gapd_lite.env.kbqa_env import env_config
     from gapd_lite.errors import ConfigError
 
-    config = env_config(["max_classes=0", "rank_relations=false", "allow_empty_answer = yes"], max_steps=5)
-    assert (config.max_classes, config.rank_relations, config.allow_empty_answer, config.max_steps) == (0, False, True, 5)
+    config = env_config(["max_classes=0", "rank_relations=false", "allow_empty_answer = yes"], max_turns=5)
+    assert (config.max_classes, config.rank_relations, config.allow_empty_answer, config.max_turns) == (0, False, True, 5)
     for bad, message in [("max_clases=0", "key one of"), ("max_classes", "key=value"), ("max_classes=two", "whole number"),
                          ("rank_relations=maybe", "true or false"), ("max_classes=-1", "max_classes")]:
         with pytest.raises(ConfigError, match=message):

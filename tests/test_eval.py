@@ -14,9 +14,9 @@ CAPITAL = Question("q1", "What is the capital of France?", "(JOIN (R location.co
                    answer=[Answer("Entity", "m.0paris", "Paris")], function="none", level="i.i.d.")
 
 
-def play(kb, question: Question, turns: list[str], max_steps: int = 8) -> Trajectory:
+def play(kb, question: Question, turns: list[str], max_turns: int = 8) -> Trajectory:
     """A trajectory from scripted turns, as a rollout would record it (no tokens needed to score it)."""
-    env = KBQAEnv(kb, question.question, {"m.0fr": "France"}, EnvConfig(max_steps=max_steps))
+    env = KBQAEnv(kb, question.question, {"m.0fr": "France"}, EnvConfig(max_turns=max_turns))
     for text in turns:
         if env.done:
             break
@@ -48,14 +48,14 @@ def test_a_missed_episode_names_every_kind_of_trouble_once(tiny_kbs):
 
 
 def test_no_answer_within_the_budget(tiny_kbs):
-    s = score(play(tiny_kbs["memory"], CAPITAL, ["I think it is Paris."] * 3, max_steps=3))
+    s = score(play(tiny_kbs["memory"], CAPITAL, ["I think it is Paris."] * 3, max_turns=3))
     assert s.problems == ["no action", "no answer"] and s.f1 == 0.0 and not s.answered
 
 
 def test_summary_means_per_level_and_miss_counts(tiny_kbs):
     kb = tiny_kbs["memory"]
     zero_shot = Question(**{**CAPITAL.__dict__, "qid": "q2", "level": "zero-shot"})
-    scores = [score(play(kb, CAPITAL, GOLD)), score(play(kb, zero_shot, ["no action here"], max_steps=1)),
+    scores = [score(play(kb, CAPITAL, GOLD)), score(play(kb, zero_shot, ["no action here"], max_turns=1)),
               score(play(kb, CAPITAL, ["<action>get_neighbors(m.0fr, location.location.contains)</action>",
                                        "<action>answer(#0)</action>"]))]
     report = summarise(scores)

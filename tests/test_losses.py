@@ -61,27 +61,22 @@ def test_divergence_is_zero_when_teacher_equals_student(logits):
         assert distill_loss(s, s.clone(), kind).item() == pytest.approx(0.0, abs=1e-6)
 
 
-def trl_grpo_per_token(logp, old, adv, eps, ref=None, beta=0.0):
-    """TRL GRPOTrainer's per-token loss (loss_type 'grpo'/'bnpo' branch), on flat token tensors."""
+def trl_grpo_per_token(logp, old, adv, eps):
+    """TRL GRPOTrainer's per-token loss (loss_type 'grpo'/'bnpo' branch, β = 0), on flat token tensors."""
     coef_1 = torch.exp(logp - old)
     coef_2 = torch.clamp(coef_1, 1 - eps, 1 + eps)
-    per_token = -torch.min(coef_1 * adv, coef_2 * adv)
-    if beta != 0.0:
-        per_token = per_token + beta * (torch.exp(ref - logp) - (ref - logp) - 1)
-    return per_token
+    return -torch.min(coef_1 * adv, coef_2 * adv)
 
 
-@pytest.mark.parametrize("beta", [0.0, 0.04])
-def test_grpo_per_token_loss_matches_trl(beta):
+def test_grpo_per_token_loss_matches_trl():
     g = torch.Generator().manual_seed(1)
     logp = -torch.rand(40, generator=g) * 3
     old = logp + torch.randn(40, generator=g) * 0.3  # ratios on both sides of the clip range
-    ref = logp + torch.randn(40, generator=g) * 0.1
     adv = torch.randn(40, generator=g)
-    ours = grpo_token_loss(logp, old, adv, 0.2, ref, beta)
-    assert torch.allclose(ours, trl_grpo_per_token(logp, old, adv, 0.2, ref, beta), atol=1e-6)
-    mask_mean = trl_grpo_per_token(logp, old, adv, 0.2, ref, beta).sum() / 40  # TRL's 'bnpo' normalisation
-    assert grpo_loss(logp, old, adv, 0.2, ref, beta).item() == pytest.approx(mask_mean.item(), rel=1e-6)
+    ours = grpo_token_loss(logp, old, adv, 0.2)
+    assert torch.allclose(ours, trl_grpo_per_token(logp, old, adv, 0.2), atol=1e-6)
+    mask_mean = trl_grpo_per_token(logp, old, adv, 0.2).sum() / 40  # TRL's 'bnpo' normalisation
+    assert grpo_loss(logp, old, adv, 0.2).item() == pytest.approx(mask_mean.item(), rel=1e-6)
 
 
 def test_grpo_gradient_on_policy_is_minus_advantage():

@@ -95,7 +95,7 @@ def test_batched_bf16_rollouts_match_one_at_a_time_on_cuda(bundled_kb):
     policy = load_policy(ModelConfig(name="embedded", lora_dropout=0.0))
     merged = MergedGenerator(policy)
     questions = sample_questions(load_split("dev"), 8)
-    cfg = dict(greedy=True, max_new_tokens=24, env=EnvConfig(max_steps=2))
+    cfg = dict(greedy=True, max_new_tokens=24, env=EnvConfig(max_turns=2))
     for model in (merged.model, policy.model):
         batched = rollout(model, policy.tokenizer, bundled_kb, questions, RolloutConfig(batch_size=8, **cfg), progress=False)
         single = rollout(model, policy.tokenizer, bundled_kb, questions, RolloutConfig(batch_size=1, **cfg), progress=False)

@@ -1,4 +1,4 @@
-"""GRPO/GAPD updates on the tiny model: the teacher's prefix reuse is exact, λ = 0 is GRPO, runs resume."""
+"""GRPO/GAPD updates: the fast path equals the plain reference (loss and gradient), λ = 0 is GRPO, runs resume."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,11 +9,14 @@ import torch
 from gapd_lite.agent.gold import gold_trajectory
 from gapd_lite.data import load_split
 from gapd_lite.errors import ConfigError
-from gapd_lite.logic.sexpr import parse
-from gapd_lite.logic.to_actions import gold_steps, to_actions
 from gapd_lite.models import ModelConfig, load_policy
-from gapd_lite.training.rl import Batch, RLSettings, rl_update_loss
-from gapd_lite.training.trainer import rl_preset, train_rl
+from gapd_lite.training.config import GAPDConfig, preset
+from gapd_lite.training.gapd import Batch, gapd_update, gold_programs, sample_batch
+from gapd_lite.training.gapd_fast import fast_update_parts
+from gapd_lite.training.losses import group_advantages
+from gapd_lite.training.trainer import train_rl
+
+CFG = GAPDConfig(group_size=2, lam=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -21,42 +24,143 @@ def tiny():
     return load_policy(ModelConfig(name="tiny", lora_dropout=0.0))
 
 
-@pytest.fixture(scope="module")
-def gold_batch(tiny, bundled_kb):
-    """Two questions × G=2 trajectories that play the gold actions (so every step has an action)."""
-    trajs, gold = [], []
-    for q in load_split("dev")[1:3]:
-        gold.append(gold_steps(to_actions(parse(q.s_expression)), bundled_kb))
-        traj = gold_trajectory(tiny.tokenizer, q, bundled_kb)
+def gold_batch_for(policy, kb, questions, rewards) -> Batch:
+    """Questions × G=2 trajectories that play the gold actions (so every step has an action)."""
+    trajs = []
+    for q in questions:
+        traj = gold_trajectory(policy.tokenizer, q, kb)
         trajs += [replace(traj, sample=g) for g in range(2)]
-    rewards = torch.tensor([1.0, 0.0, 0.5, 1.0])
-    from gapd_lite.training.losses import group_advantages
+    gold = [g for g in gold_programs(questions, kb) for _ in range(2)]
     return Batch(trajs, rewards, group_advantages(rewards, 2), gold)
 
 
-def test_teacher_prefix_reuse_equals_full_teacher_forward(tiny, gold_batch):
-    s_cached = RLSettings(group_size=2, lam=1.0, teacher_cache=True)
-    s_full = RLSettings(group_size=2, lam=1.0, teacher_cache=False)
-    _, cached = rl_update_loss(tiny, gold_batch, s_cached, 1.0)
-    _, full = rl_update_loss(tiny, gold_batch, s_full, 1.0)
-    assert cached["action_tokens"] == full["action_tokens"] > 0
-    assert cached["distill_loss"] == pytest.approx(full["distill_loss"], rel=1e-4, abs=1e-6)
-    assert cached["distill_loss"] > 0
+@pytest.fixture(scope="module")
+def gold_batch(tiny, bundled_kb):
+    return gold_batch_for(tiny, bundled_kb, load_split("dev")[1:3], torch.tensor([1.0, 0.0, 0.5, 1.0]))
 
 
-def test_batched_teacher_forwards_equal_one_step_at_a_time(tiny, gold_batch):
+def backprop(policy, parts) -> tuple[float, dict, list[torch.Tensor]]:
+    """What the training loop does with an update's parts: backpropagate each; the loss, stats and gradients."""
+    params = [p for p in policy.model.parameters() if p.requires_grad]
+    policy.model.zero_grad()
+    total, stats = 0.0, {}
+    for part in parts:
+        part.loss.backward()
+        total += part.loss.item() if part.counted else 0.0
+        for k, v in part.stats.items():
+            stats[k] = stats.get(k, 0.0) + v
+    grads = [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in params]
+    policy.model.zero_grad()
+    return total, stats, grads
+
+
+def reference(policy, batch, cfg, lam):
+    loss, stats = gapd_update(policy, batch, cfg, lam)
+    loss.backward()
+    params = [p for p in policy.model.parameters() if p.requires_grad]
+    grads = [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in params]
+    policy.model.zero_grad()
+    return loss.item(), stats, grads
+
+
+def assert_same_update(ref, fast, rtol=1e-4, atol=1e-6):
+    (l1, s1, g1), (l2, s2, g2) = ref, fast
+    assert l2 == pytest.approx(l1, rel=rtol, abs=atol)
+    assert s2["action_tokens"] == s1["action_tokens"] and s2["policy_tokens"] == s1["policy_tokens"]
+    assert s2["distill_loss"] == pytest.approx(s1["distill_loss"], rel=rtol, abs=atol)
+    for a, b in zip(g1, g2):
+        assert torch.allclose(a, b, rtol=rtol, atol=atol * 10)
+
+
+@pytest.mark.parametrize("settings", [
+    dict(),  # teacher continues the student's cache, 8 steps per forward, whole batch at once
+    dict(teacher_batch=1), dict(teacher_batch=64), dict(teacher_cache=False),
+    dict(update_chunk=1), dict(update_chunk=3), dict(distill_tokens="until_disagreement", update_chunk=1),
+    dict(divergence="jsd", matcher="prefix"),
+])
+def test_fast_update_equals_the_reference(tiny, gold_batch, settings):
+    """The contract of every fast path: same loss, same stats and same gradient as `gapd_update`."""
+    tiny.model.train()
+    cfg = replace(CFG, **settings)
+    ref = reference(tiny, gold_batch, cfg, 1.0)
+    assert ref[1]["action_tokens"] > 0 and ref[1]["distill_loss"] > 0
+    assert_same_update(ref, backprop(tiny, fast_update_parts(tiny, gold_batch, cfg, 1.0)))
+
+
+def test_fast_update_equals_the_reference_on_the_embedded_models_real_trajectories(embedded_policy, bundled_kb):
+    """The embedded SmolLM2: per question one gold trajectory and one the model sampled itself, G = 2."""
+    questions = load_split("dev")[3:5]
+    cfg = replace(CFG, max_new_tokens=24, max_turns=2, rollout_batch=4)
+    sampled = sample_batch(embedded_policy, bundled_kb, questions, cfg, seed=0)
+    gold = gold_batch_for(embedded_policy, bundled_kb, questions, torch.tensor([1.0, 0.0, 0.5, 1.0]))
+    trajs = [t for q in range(2) for t in (gold.trajectories[2 * q], sampled.trajectories[2 * q])]
+    rewards = torch.tensor([1.0, 0.0, 1.0, 0.1])
+    batch = Batch(trajs, rewards, group_advantages(rewards, 2), gold.gold)
+    embedded_policy.model.train()
+    ref = reference(embedded_policy, batch, cfg, 0.5)
+    assert ref[1]["action_tokens"] > 0
+    assert_same_update(ref, backprop(embedded_policy, fast_update_parts(embedded_policy, batch, replace(cfg, update_chunk=1), 0.5)),
+                       rtol=2e-3, atol=1e-5)
+
+
+def test_lambda_zero_is_grpo_and_skips_the_teacher(tiny, gold_batch):
+    cfg = GAPDConfig(method="grpo", group_size=2, lam=0.0)
+    loss, stats = gapd_update(tiny, gold_batch, cfg, 0.0)
+    assert stats["action_tokens"] == 0 and loss.item() == pytest.approx(stats["grpo_loss"])
+    _, fast_stats, grads = backprop(tiny, fast_update_parts(tiny, gold_batch, cfg, 0.0))
+    assert fast_stats["teacher_s"] == 0.0 and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_gapd_loss_adds_lambda_times_distillation(tiny, gold_batch):
+    loss, stats = gapd_update(tiny, gold_batch, replace(CFG, lam=0.5), 0.5)
+    assert loss.item() == pytest.approx(stats["grpo_loss"] + 0.5 * stats["distill_loss"], rel=1e-5)
+
+
+def test_zero_advantage_groups_are_counted(tiny, gold_batch):
+    flat = replace(gold_batch, rewards=torch.tensor([1.0, 1.0, 0.0, 1.0]),
+                   advantages=group_advantages(torch.tensor([1.0, 1.0, 0.0, 1.0]), 2))
+    assert gapd_update(tiny, flat, CFG, 1.0)[1]["zero_advantage_groups"] == 0.5
+
+
+def test_rl_run_resumes_exactly(tmp_path):
+    cfg = lambda out: preset("gapd", "smoke", out_dir=str(tmp_path / out), num_updates=3)  # noqa: E731
+    full = train_rl(cfg("a"), progress=False)
+    train_rl(cfg("b"), progress=False, stop_after=1)
+    resumed = train_rl(cfg("b"), progress=False)
+    assert resumed.resumed_from == 1
+    keys = ("loss", "reward", "policy_tokens")
+    assert [[r[k] for k in keys] for r in resumed.log] == [[r[k] for k in keys] for r in full.log]
+
+
+def test_the_reference_update_trains_too(tmp_path):
+    run = train_rl(preset("gapd", "smoke", out_dir=str(tmp_path), num_updates=1, reference_update=True), progress=False)
+    assert run.steps == 1 and run.log[-1]["policy_tokens"] > 0
+
+
+def test_bad_rl_settings():
+    with pytest.raises(ConfigError, match="teacher_batch"):
+        GAPDConfig(teacher_batch=0)
+    with pytest.raises(ConfigError, match="group_size"):
+        GAPDConfig(group_size=1)
+    with pytest.raises(ConfigError, match="GRPO means"):
+        preset("grpo", "smoke", lam=0.3)
+    with pytest.raises(ConfigError, match="divergence"):
+        GAPDConfig(divergence="kl")
+    with pytest.raises(ConfigError, match="update_chunk"):
+        GAPDConfig(group_size=4, update_chunk=-1)
+    with pytest.raises(ConfigError, match="distill_tokens"):
+        GAPDConfig(distill_tokens="some")
+    with pytest.raises(ConfigError, match="function_repeat.*does not apply to method gapd"):
+        preset("gapd", "smoke", function_repeat=2)
+
+
+def test_batched_teacher_logits_equal_one_step_at_a_time(tiny, gold_batch):
     """Steps of different trajectories and prefix lengths share one left-padded teacher forward; the mask and
-    positions make each row see exactly its own context, so the divergence is the same as step by step."""
-    from gapd_lite.training.rl import TeacherJob, teacher_logits
+    positions make each row see exactly its own context, so the logits equal a full forward per step."""
+    from gapd_lite.fast.teacher import TeacherJob, teacher_logits
+    from gapd_lite.logprobs import pad_batch
     from gapd_lite.models import base_model, decoder_call, output_cache
-    from gapd_lite.training.logprobs import pad_batch
 
-    results = {k: rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=1.0, teacher_batch=k), 1.0)[1]
-               for k in (1, 3, 64)}
-    assert results[1]["action_tokens"] == results[64]["action_tokens"] > 0
-    for k in (3, 64):
-        assert results[k]["distill_loss"] == pytest.approx(results[1]["distill_loss"], rel=1e-4, abs=1e-6)
-    # the logits themselves, for steps whose prefixes differ in length
     trajs = gold_batch.trajectories
     ids, attn, _ = pad_batch([t.rendered.ids for t in trajs], [t.rendered.mask for t in trajs], tiny.tokenizer.pad_token_id)
     base = base_model(tiny.model)
@@ -72,69 +176,6 @@ def test_batched_teacher_forwards_equal_one_step_at_a_time(tiny, gold_batch):
     tiny.model.train()
     for a, b, c in zip(one, batched, full):
         assert a.shape == b.shape == c.shape and torch.allclose(a, b, atol=1e-4) and torch.allclose(a, c, atol=1e-4)
-
-
-def test_lambda_zero_is_grpo_and_skips_the_teacher(tiny, gold_batch):
-    loss, stats = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2), 0.0)
-    assert "distill_loss" not in stats and stats["teacher_s"] == 0.0
-    assert loss.item() == pytest.approx(stats["grpo_loss"])
-    loss.backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in tiny.model.parameters() if p.requires_grad)
-    tiny.model.zero_grad()
-
-
-def test_gapd_loss_adds_lambda_times_distillation(tiny, gold_batch):
-    loss, stats = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=0.5), 0.5)
-    assert loss.item() == pytest.approx(stats["grpo_loss"] + 0.5 * stats["distill_loss"], rel=1e-5)
-
-
-def test_prefix_matcher_ablation_runs(tiny, gold_batch):
-    _, stats = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=1.0, matcher="prefix"), 1.0)
-    assert stats["action_tokens"] > 0
-
-
-def test_rl_run_resumes_exactly(tmp_path):
-    full = train_rl(rl_preset("smoke", "gapd", out_dir=str(tmp_path / "a"), max_steps=3), progress=False)
-    train_rl(rl_preset("smoke", "gapd", out_dir=str(tmp_path / "b"), max_steps=3), progress=False, stop_after=1)
-    resumed = train_rl(rl_preset("smoke", "gapd", out_dir=str(tmp_path / "b"), max_steps=3), progress=False)
-    assert resumed.resumed_from == 1
-    keys = ("loss", "reward", "policy_tokens")
-    assert [[r[k] for k in keys] for r in resumed.log] == [[r[k] for k in keys] for r in full.log]
-
-
-def test_bad_rl_settings():
-    with pytest.raises(ConfigError, match="teacher_batch"):
-        RLSettings(teacher_batch=0)
-    with pytest.raises(ConfigError, match="group_size"):
-        RLSettings(group_size=1)
-    with pytest.raises(ConfigError, match="GRPO means"):
-        rl_preset("smoke", "grpo", rl={"lam": 0.3})
-    with pytest.raises(ConfigError, match="divergence"):
-        RLSettings(divergence="kl")
-
-
-def test_chunked_update_equals_the_whole_batch_update(tiny, gold_batch):
-    """One trajectory per forward/backward: the same token-level loss and gradient as the whole batch at once."""
-    from gapd_lite.training.rl import chunked_update_loss
-
-    params = [p for p in tiny.model.parameters() if p.requires_grad]
-    tiny.model.train()
-    for lam, tokens in ((0.0, "all"), (0.5, "all"), (0.5, "until_disagreement")):
-        tiny.model.zero_grad()
-        whole, _ = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=lam, distill_tokens=tokens), lam)
-        whole.backward()
-        ref = [p.grad.clone() for p in params]
-        for chunk in (1, 3):
-            tiny.model.zero_grad()
-            loss, stats = chunked_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=lam, update_chunk=chunk,
-                                                                           distill_tokens=tokens), lam)
-            loss.backward()
-            assert loss.item() == pytest.approx(whole.item(), rel=1e-5, abs=1e-7)
-            assert lam == 0 or stats["action_tokens"] > 0
-            for p, r in zip(params, ref):
-                assert torch.allclose(p.grad, r, atol=1e-6, rtol=1e-4)
-    with pytest.raises(ConfigError, match="update_chunk"):
-        RLSettings(group_size=4, update_chunk=-1)
 
 
 def test_hint_check_scores_exactly_the_gold_action_tokens(bundled_kb):
@@ -159,18 +200,15 @@ def test_hint_check_scores_exactly_the_gold_action_tokens(bundled_kb):
 
 def test_teacher_reuses_the_prefix_under_gradient_checkpointing_too(gold_batch):
     """Checkpointing (on for QLoRA) keeps no KV cache in training mode; one no-grad pass rebuilds it, and the
-    teacher's divergence equals the full-forward one."""
+    update equals the reference."""
     policy = load_policy(ModelConfig(name="tiny", lora_dropout=0.0, gradient_checkpointing=True))
     policy.model.train()
-    _, cached = rl_update_loss(policy, gold_batch, RLSettings(group_size=2, lam=1.0), 1.0)
-    _, full = rl_update_loss(policy, gold_batch, RLSettings(group_size=2, lam=1.0, teacher_cache=False), 1.0)
-    assert cached["teacher_prefix_reused"] == 1.0 and full["teacher_prefix_reused"] == 0.0
-    assert cached["distill_loss"] == pytest.approx(full["distill_loss"], rel=1e-4, abs=1e-6) and cached["distill_loss"] > 0
+    assert_same_update(reference(policy, gold_batch, CFG, 1.0), backprop(policy, fast_update_parts(policy, gold_batch, CFG, 1.0)))
     assert policy.model.training
 
 
 def test_until_disagreement_distils_each_action_up_to_the_teachers_first_other_choice(tiny, gold_batch):
-    from gapd_lite.training.losses import distill_loss, until_first_disagreement
+    from gapd_lite.training.losses import distill_loss, token_divergence, until_first_disagreement
 
     teacher = torch.full((5, 7), -5.0)
     teacher[torch.arange(5), torch.tensor([1, 2, 6, 4, 5])] = 5.0  # the teacher's top choices
@@ -181,12 +219,9 @@ def test_until_disagreement_distils_each_action_up_to_the_teachers_first_other_c
     full = distill_loss(student, teacher, keep=torch.ones(5, dtype=torch.bool))
     assert full.item() == pytest.approx(distill_loss(student, teacher).item(), rel=1e-6)
     part = distill_loss(student, teacher, keep=keep)
-    from gapd_lite.training.losses import token_divergence
     assert part.item() == pytest.approx(token_divergence(student, teacher, 0.0)[:3].sum().item() / 5, rel=1e-6)
-    _, all_stats = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=0.5), 0.5)
-    _, cut = rl_update_loss(tiny, gold_batch, RLSettings(group_size=2, lam=0.5, distill_tokens="until_disagreement"), 0.5)
+    _, all_stats = gapd_update(tiny, gold_batch, replace(CFG, lam=0.5), 0.5)
+    _, cut = gapd_update(tiny, gold_batch, replace(CFG, lam=0.5, distill_tokens="until_disagreement"), 0.5)
     assert cut["action_tokens"] == all_stats["action_tokens"] == all_stats["distilled_tokens"]
     assert 0 < cut["distilled_tokens"] < cut["action_tokens"]  # a random tiny teacher disagrees early
     assert cut["distill_loss"] < all_stats["distill_loss"]
-    with pytest.raises(ConfigError, match="distill_tokens"):
-        RLSettings(distill_tokens="some")

@@ -61,7 +61,7 @@ def gold_episode(question: Question, kb: KB, config: EnvConfig | None = None,
     actions = to_actions(parse(question.s_expression))
     if explore:
         actions = explore_first(actions)
-    config = config or EnvConfig(max_steps=max(len(actions), EnvConfig().max_steps))
+    config = config or EnvConfig(max_turns=max(len(actions), EnvConfig().max_turns))
     env = KBQAEnv(kb, question.question, dict(task_for(question, kb).entities), config)
     turns = []
     for action in actions:

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..errors import ActionError, ConfigError, EndpointError, GapdError, require_positive
+from ..fields import h
 from ..kb.base import KB
 from ..kb.terms import Literal, Term, term_sort_key
 from ..logic.execute import run_action
@@ -28,17 +29,17 @@ EMPTY_ANSWER = "an answer needs at least one entity or value"  # eval.problems c
 @dataclass(frozen=True)
 class EnvConfig:
     """Episode limits and how much of a long result the agent gets to read."""
-    max_steps: int = 8
-    max_listed: int = 8  # entities or values shown per observation
-    max_relations: int = 40  # relations shown by get_relations / get_attributes
-    max_set_size: int = 20_000  # larger results are refused instead of bound
-    rank_relations: bool = True  # list relations by overlap with the question's words (env/relevance.py)
-    allow_empty_answer: bool = False  # False: answering an empty set is an error observation, not the end
-    max_classes: int = 5  # classes listed after a bound entity set, so filter_class can copy one (0: none)
-    class_sample: int = 20  # members whose classes are counted (the first ones in sorted order)
+    max_turns: int = h("actions an episode may take before it is cut off", 8)
+    max_listed: int = h("entities or values shown per observation", 8)
+    max_relations: int = h("relations shown by get_relations / get_attributes", 40)
+    max_set_size: int = h("larger results are refused instead of bound", 20_000)
+    rank_relations: bool = h("list relations by overlap with the question's words (env/relevance.py)", True)
+    allow_empty_answer: bool = h("False: answering an empty set is an error observation, not the end", False)
+    max_classes: int = h("classes listed after a bound entity set, so filter_class can copy one (0: none)", 5)
+    class_sample: int = h("members whose classes are counted (the first ones in sorted order)", 20)
 
     def __post_init__(self) -> None:
-        require_positive(self, "max_steps", "max_listed", "max_relations", "max_set_size", "class_sample")
+        require_positive(self, "max_turns", "max_listed", "max_relations", "max_set_size", "class_sample")
         if not (isinstance(self.max_classes, int) and self.max_classes >= 0):
             raise ConfigError(f"EnvConfig.max_classes={self.max_classes!r}: a number of classes >= 0 (0: list none)")
 
@@ -110,7 +111,7 @@ class KBQAEnv:
                 self.failed, self.done = str(exc), True
                 return self._record(text, None, "Error: the knowledge base did not answer; the episode stops here.",
                                     error=f"KB failure: {exc}")
-        if not self.done and self.steps >= self.config.max_steps:
+        if not self.done and self.steps >= self.config.max_turns:
             self.done = True
         return record
 

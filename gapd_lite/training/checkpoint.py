@@ -177,7 +177,10 @@ def verify(path: Path) -> str | None:
     missing = [name for name in FILES if name not in files]
     if missing:
         return f"{MANIFEST} does not list {', '.join(missing)} (incomplete)"
-    state = _load_json(path / STATE)
+    try:
+        state = _load_json(path / STATE)
+    except CheckpointError:
+        return f"{STATE} is not valid JSON"
     if not isinstance(state, dict) or isinstance(state.get("step"), bool) or not isinstance(state.get("step"), int):
         return f"{STATE} has no integer step"
     return None
@@ -219,3 +222,28 @@ def load_checkpoint(path: Path, model, optimizer, scheduler=None) -> dict:
         scheduler.load_state_dict(trainer["scheduler"])
     set_rng_state(trainer["rng"])
     return state
+
+
+# ---------------------------------------------------------------------------- the run's metrics log
+def read_jsonl(path: str | Path, log: Callable[[str], None] = _warn) -> list[dict]:
+    """The records of a jsonl log. A torn or garbage last line (a write cut off by a kill) is skipped with a message,
+    as a torn checkpoint is; damage before the last line is a CheckpointError naming the line."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    lines = [(n, line) for n, line in enumerate(path.read_bytes().split(b"\n"), 1) if line.strip()]
+    records = []
+    for k, (n, line) in enumerate(lines):
+        try:
+            record = json.loads(line.decode("utf-8"))
+            problem = None if isinstance(record, dict) else f"a JSON {type(record).__name__}, not a record"
+        except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+            record, problem = None, f"not valid JSON ({type(exc).__name__})"
+        if problem is None:
+            records.append(record)
+        elif k == len(lines) - 1:
+            log(f"skipping the last line of {path} (line {n}): {problem}, a write cut off by a kill")
+        else:
+            raise CheckpointError(f"{path}: line {n} is {problem}, before the last line (not a torn write): fix or "
+                                  "delete that line, or delete the log to start the curve afresh")
+    return records

@@ -15,7 +15,7 @@ from ..agent.prompts import hint_message
 from ..agent.render import encode
 from ..kb.base import KB
 from .losses import selected_logp
-from .logprobs import logits_at
+from ..logprobs import logits_at
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ GRPO (Shao et al. 2024; as in TRL's GRPOTrainer), per policy token i of rollout 
 
     A_j   = (R_j - mean_g R) / (std_g R + eps)                       group-normalised advantage
     r_i   = exp(log π(y_i) - log π_old(y_i))                          importance ratio
-    l_i   = -min(r_i A_j, clip(r_i, 1-ε, 1+ε) A_j) + β KL_i           (β KL to a reference, optional)
+    l_i   = -min(r_i A_j, clip(r_i, 1-ε, 1+ε) A_j)                    (no KL to a reference: TRL's default β = 0)
     L     = Σ_i l_i / (number of policy tokens)                       token-level normalisation
 
 GAPD adds, over the tokens of each action the student generated (never prompt or observation tokens):
@@ -31,22 +31,17 @@ def group_advantages(rewards: torch.Tensor, group_size: int, eps: float = 1e-4, 
     return centred.view(-1)
 
 
-def grpo_token_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, epsilon: float = 0.2,
-                    ref_logp: torch.Tensor | None = None, beta: float = 0.0) -> torch.Tensor:
+def grpo_token_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor,
+                    epsilon: float = 0.2) -> torch.Tensor:
     """Per-token clipped surrogate (all tensors [n_tokens]; `advantages` already broadcast to tokens)."""
     ratio = torch.exp(logp - old_logp)
     clipped = torch.clamp(ratio, 1 - epsilon, 1 + epsilon)
-    loss = -torch.min(ratio * advantages, clipped * advantages)
-    if beta and ref_logp is not None:
-        delta = ref_logp - logp
-        loss = loss + beta * (torch.exp(delta) - delta - 1)  # k3 estimator of KL(π ‖ π_ref)
-    return loss
+    return -torch.min(ratio * advantages, clipped * advantages)
 
 
-def grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, epsilon: float = 0.2,
-              ref_logp: torch.Tensor | None = None, beta: float = 0.0) -> torch.Tensor:
+def grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, epsilon: float = 0.2) -> torch.Tensor:
     """Token-level mean of the per-token GRPO loss."""
-    return grpo_token_loss(logp, old_logp, advantages, epsilon, ref_logp, beta).mean()
+    return grpo_token_loss(logp, old_logp, advantages, epsilon).mean()
 
 
 def token_divergence(student_logits: torch.Tensor, teacher_logits: torch.Tensor, beta: float = 0.5,

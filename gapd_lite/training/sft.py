@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +15,9 @@ from ..data import Question
 from ..kb.base import KB
 from ..logic.sexpr import function_of, parse
 from ..models import base_model
-from .logprobs import backward_in_parts, logits_at, pad_batch, prefix_kv, target_positions
+from ..fast.sft_prefix import one_at_a_time
+from ..logprobs import logits_at, pad_batch, target_positions
+from .loop import Part
 
 
 @dataclass(frozen=True)
@@ -46,41 +49,28 @@ def repeat_functions(examples: list[SFTExample], questions: list[Question], time
     return [e for e in examples for _ in range(times if e.qid in has_function else 1)]
 
 
-def shared_prefix(batch: list[SFTExample]) -> int:
-    """How many leading tokens every dialogue of the batch shares (the system prompt) before the first position
-    whose logits a loss needs; each dialogue keeps at least one token after it."""
-    first = batch[0].ids
-    limit = min(min(len(e.ids) for e in batch) - 1,
-                min((e.mask.index(1, 1) - 1 if 1 in e.mask[1:] else len(e.ids)) for e in batch))
-    n = 0
-    while n < limit and all(e.ids[n] == first[n] for e in batch):
-        n += 1
-    return n
-
-
-def sft_loss(model, batch: list[SFTExample], pad_id: int, unpadded: bool = False,
-             scale: float = 1.0) -> tuple[torch.Tensor, int]:
-    """Mean next-token cross-entropy over the agent's tokens of the batch, and how many there were.
-
-    Logits are computed only where the next token is the agent's (never over prompt/observations). `unpadded`
-    runs one dialogue at a time (no pads), each weighted by its share of the batch's tokens, through
-    `backward_in_parts` (× `scale`), so only one dialogue's activations are alive: the returned tensor's backward
-    adds the last, and its value is the whole batch's loss (as `rl.chunked_update_loss`). The cpu-small preset
-    peaked at 14.5 GB resident with all four graphs alive, 6.6 GB this way (runs/COMMANDS.md). The prefix all
-    dialogues share (the system prompt, a third of a dialogue's tokens) then runs once, not once per dialogue.
-    """
+def sft_loss(model, batch: list[SFTExample], pad_id: int) -> tuple[torch.Tensor, int]:
+    """Mean next-token cross-entropy over the agent's tokens of the batch (never prompt or observations), and
+    how many there were: the plain reference, one right-padded forward."""
     device = next(model.parameters()).device
-    if not unpadded or len(batch) == 1:
-        ids, attn, mask = pad_batch([e.ids for e in batch], [e.mask for e in batch], pad_id, device)
-        rows, cols = target_positions(mask)
-        logits = logits_at(model, ids, attn, rows, cols)
-        targets = ids[rows, cols + 1]
-        return F.cross_entropy(logits, targets), int(targets.numel())
-    counts = [sum(e.mask[1:]) for e in batch]  # positions whose next token is the agent's
-    total = sum(counts)
-    n = 0 if _checkpointed(model) else shared_prefix(batch)  # a checkpointed forward returns no keys/values
-    return _one_at_a_time(model, batch, n if n >= MIN_SHARED else 0, [c / total for c in counts], scale,
-                          device), total
+    ids, attn, mask = pad_batch([e.ids for e in batch], [e.mask for e in batch], pad_id, device)
+    rows, cols = target_positions(mask)
+    logits = logits_at(model, ids, attn, rows, cols)
+    targets = ids[rows, cols + 1]
+    return F.cross_entropy(logits, targets), int(targets.numel())
+
+
+def sft_parts(model, batch: list[SFTExample], pad_id: int, weight: float, one_by_one: bool) -> Iterator[Part]:
+    """The loss of one micro-batch (× `weight`) as parts for the loop: one part (plain), or with `one_by_one` the
+    fast path (`fast/sft_prefix.py`: no pads, the shared prompt once; same loss and gradient)."""
+    tokens = float(sum(sum(e.mask[1:]) for e in batch))
+    if not one_by_one or len(batch) == 1:
+        loss, _ = sft_loss(model, batch, pad_id)
+        yield Part(loss * weight, {"tokens": tokens})
+        return
+    share = not _checkpointed(model)  # a checkpointed forward returns no keys/values to share
+    for k, (loss, counted) in enumerate(one_at_a_time(model, batch, weight, share)):
+        yield Part(loss, {"tokens": tokens} if k == 0 else {}, counted)
 
 
 def _checkpointed(model) -> bool:
@@ -88,30 +78,3 @@ def _checkpointed(model) -> bool:
     base = base_model(model)
     flag = getattr(base, "is_activation_checkpointing", None)
     return bool(flag if flag is not None else getattr(base, "is_gradient_checkpointing", False))
-
-
-# Below this many shared tokens, running the prefix separately is not worth its bookkeeping.
-MIN_SHARED = 16
-
-
-def _one_at_a_time(model, batch: list[SFTExample], n: int, weights: list[float], scale: float,
-                   device) -> torch.Tensor:
-    """`backward_in_parts` over the dialogues, each weighted; with `n` > 0 they continue one prefix of n tokens,
-    run once. Every dialogue but the last reads detached copies of the prefix's keys/values, whose gradients add
-    up; the last reads the prefix itself, and a zero-valued term carries the added-up gradients into the prefix,
-    so the prefix backpropagates once, exactly as if each dialogue had run it (Σ ∂loss/∂kv · ∂kv/∂θ)."""
-    kv = prefix_kv(model, torch.tensor([batch[0].ids[:n]], device=device)) if n else None
-    grad = torch.is_grad_enabled()
-    copies = kv and [(k.detach().requires_grad_(grad), v.detach().requires_grad_(grad)) for k, v in kv]
-
-    def part(i: int) -> torch.Tensor:
-        ids = torch.tensor([batch[i].ids], device=device)
-        rows, cols = target_positions(torch.tensor([batch[i].mask], device=device))
-        logits = logits_at(model, ids[:, n:], None, rows, cols - n, kv if i == len(batch) - 1 else copies)
-        return F.cross_entropy(logits, ids[rows, cols + 1]) * weights[i]
-
-    loss = backward_in_parts(len(batch), part, scale)
-    if not (kv and grad):
-        return loss
-    carried = sum((t * (c.grad / scale)).sum() for pair, cpair in zip(kv, copies) for t, c in zip(pair, cpair))
-    return loss + (carried - carried.detach())

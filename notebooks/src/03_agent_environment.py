@@ -34,7 +34,7 @@ print("gold:", q.s_expression)
 # Bad text is not a crash: it is an observation the agent can learn to recover from.
 
 # %%
-env = KBQAEnv(kb, task.question, dict(task.entities), EnvConfig(max_steps=8))
+env = KBQAEnv(kb, task.question, dict(task.entities), EnvConfig(max_turns=8))
 mid = task.entities[0][0]
 for text in [
     "I am not sure.",                                                   # no action tag

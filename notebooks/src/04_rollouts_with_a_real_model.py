@@ -10,12 +10,12 @@
 # %% tags=["parameters"]
 smoke = False
 n_questions = 8
-max_steps = 4
+max_turns = 4
 
 # %%
 from gapd_lite.notebook_params import check_params
 
-check_params(globals(), smoke=bool, n_questions=int, max_steps=int)  # a wrong parameter stops here, with the fix
+check_params(globals(), smoke=bool, n_questions=int, max_turns=int)  # a wrong parameter stops here, with the fix
 
 # %%
 import matplotlib.pyplot as plt
@@ -31,7 +31,7 @@ kb = MemoryKB.load()
 policy = load_policy(ModelConfig(name="embedded"))
 questions = sample_questions(load_split("dev"), 2 if smoke else n_questions)
 config = RolloutConfig(greedy=True, batch_size=8, max_new_tokens=48 if smoke else 96,
-                       env=EnvConfig(max_steps=2 if smoke else max_steps))
+                       env=EnvConfig(max_turns=2 if smoke else max_turns))
 trajectories = rollout(policy.model, policy.tokenizer, kb, questions, config)
 
 # %% [markdown]
@@ -54,7 +54,7 @@ for t in trajectories:
 
 # %%
 group = rollout(policy.model, policy.tokenizer, kb, questions[:1], RolloutConfig(
-    group_size=2 if smoke else 4, temperature=1.0, max_new_tokens=32 if smoke else 64, env=EnvConfig(max_steps=2)))
+    group_size=2 if smoke else 4, temperature=1.0, max_new_tokens=32 if smoke else 64, env=EnvConfig(max_turns=2)))
 for t in group:
     print(t.sample, repr(t.steps[0].text[:100]))
 

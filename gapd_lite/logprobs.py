@@ -2,12 +2,10 @@
 whole [batch, sequence, vocabulary] tensor (the dominant memory cost of a naive loss)."""
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from transformers import DynamicCache
 
-from ..models import base_model, decoder_call, output_cache
+from .models import base_model, decoder_call, output_cache
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (keys, values) [batch, heads, n, dim]
 
@@ -55,16 +53,3 @@ def pad_batch(sequences: list[list[int]], masks: list[list[int]], pad_id: int, d
         attn[i, : len(s)] = 1
         pmask[i, : len(m)] = torch.tensor(m)
     return ids.to(device), attn.to(device), pmask.to(device)
-
-
-def backward_in_parts(n: int, part: Callable[[int], torch.Tensor], scale: float = 1.0) -> torch.Tensor:
-    """The sum of `part(0)` … `part(n - 1)`, each part but the last backpropagated (× `scale`) as soon as it is
-    computed, so only one part's activations are alive at a time. The returned tensor's backward adds the last
-    part, and its value is the whole sum. Under `torch.no_grad` nothing is backpropagated: only the value."""
-    done = 0.0
-    for k in range(n - 1):
-        loss = part(k)
-        if torch.is_grad_enabled():
-            (loss * scale).backward()
-        done += loss.item()
-    return part(n - 1) + done
