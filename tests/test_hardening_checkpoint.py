@@ -1,4 +1,5 @@
-"""Checkpoints load without pickle: a planted payload is refused and never runs; damaged run folders are clear errors."""
+"""Checkpoints load without pickle (a planted payload is refused and never runs); damaged checkpoints and logs are
+skipped with a message when a kill could explain them, else refused with a clear error."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import torch
 
 from gapd_lite.errors import CheckpointError
 from gapd_lite.models import ModelConfig, load_policy
-from gapd_lite.training.checkpoint import (FILES, MANIFEST, _sha, latest_checkpoint, load_checkpoint,
-                                           save_checkpoint)
+from gapd_lite.training.checkpoint import (FILES, MANIFEST, STATE, _sha, latest_checkpoint, load_checkpoint,
+                                           read_jsonl, save_checkpoint)
 
 
 class WarmupCosine:
@@ -125,9 +126,10 @@ def test_a_planted_pickle_is_refused_and_never_runs(trained, tmp_path, plant):
 
 def test_resuming_a_run_with_a_planted_pickle_stops_before_any_update(tmp_path):
     """The issue's repro: a payload in the run folder with a recomputed manifest, then the same `train` again."""
-    from gapd_lite.training.trainer import preset, train_sft
+    from gapd_lite.training.config import preset
+    from gapd_lite.training.trainer import train_sft
 
-    cfg = preset("smoke", out_dir=str(tmp_path / "run"))
+    cfg = preset("sft", "smoke", out_dir=str(tmp_path / "run"))
     train_sft(cfg, progress=False, stop_after=2)
     ckpt = latest_checkpoint(tmp_path / "run")
     torch.save(Payload(tmp_path / "pwned"), ckpt / "adapter.pt")
@@ -135,3 +137,71 @@ def test_resuming_a_run_with_a_planted_pickle_stops_before_any_update(tmp_path):
     with pytest.raises(CheckpointError, match="adapter.pt.*never loaded"):
         train_sft(cfg, progress=False)
     assert not (tmp_path / "pwned").exists()
+
+
+DAMAGE = {  # what is written over the newest checkpoint -> words of the message that skips it
+    "manifest is a list": ({MANIFEST: "[1, 2]"}, "not an object of file names"),
+    "manifest is empty": ({MANIFEST: "{}"}, "does not list adapter.safetensors"),
+    "manifest checksum is a number": ({MANIFEST: '{"state.json": 5}'}, "not an object of file names"),
+    "manifest names a path outside": ({MANIFEST: '{"../../state.json": "0"}'}, "not a file of the checkpoint"),
+    "state without step": ({STATE: '{"method": "sft"}', "rehash": True}, "state.json has no integer step"),
+    "state step is text": ({STATE: '{"step": "3"}', "rehash": True}, "state.json has no integer step"),
+    "state is a list": ({STATE: "[3]", "rehash": True}, "state.json has no integer step"),
+    "state is garbage": ({STATE: "\x00{", "rehash": True}, "state.json is not valid JSON"),
+    "state edited, manifest not": ({STATE: '{"step": 99}'}, "does not match its checksum"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_checkpoint_is_skipped_with_a_message(trained, damage):
+    policy, optimizer, scheduler, older = trained
+    run = older.parent.parent
+    newest = save_checkpoint(run, 3, policy.model, optimizer, scheduler)
+    writes, words = DAMAGE[damage]
+    for name, text in writes.items():
+        if name != "rehash":
+            (newest / name).write_text(text)
+    if writes.get("rehash"):
+        (newest / MANIFEST).write_text(json.dumps({n: _sha(newest / n) for n in FILES}))
+    messages: list[str] = []
+    assert latest_checkpoint(run, messages.append) == older
+    assert messages == [f"skipping checkpoint {newest.name}: " + messages[0].split(": ", 1)[1]]
+    assert words in messages[0]
+
+
+def test_a_checkpoint_with_unreadable_trainer_state_is_refused(trained):
+    policy, _, _, ckpt = trained
+    (ckpt / "trainer.json").write_text('{"optimizer": {"__tensor__": "nope"}, "rng": {}}')
+    _rewrite_manifest(ckpt)
+    _, opt, sched = _fresh(trained)
+    with pytest.raises(CheckpointError, match="names a tensor 'nope'"):
+        load_checkpoint(ckpt, policy.model, opt, sched)
+
+
+@pytest.mark.parametrize("tail,skipped", [
+    ("", None),
+    ('{"step": 3, "loss": 0.4', "not valid JSON"),  # torn mid-record
+    ('{"step": 3, "loss": 0.4}', None),  # complete record, newline lost: kept
+    ("\x00\x00\x00", "not valid JSON"),  # a block of zeros left by a crash
+    ("[1, 2]", "a JSON list, not a record"),
+    ('{"step": 3, "name": "\xe9', "not valid JSON"),  # a multi-byte character cut in two (written as Latin-1 below)
+])
+def test_read_jsonl_skips_a_torn_last_line(tmp_path, tail, skipped):
+    path = tmp_path / "log.jsonl"
+    body = '{"step": 1, "loss": 0.9}\n\n{"step": 2, "loss": 0.5}\n'
+    path.write_bytes(body.encode() + (tail.encode("latin-1") if "\xe9" in tail else tail.encode()))
+    messages: list[str] = []
+    records = read_jsonl(path, messages.append)
+    assert [r["step"] for r in records] == [1, 2] + ([3] if tail and not skipped else [])
+    if skipped:
+        assert len(messages) == 1 and "line 4" in messages[0] and skipped in messages[0]
+    else:
+        assert messages == []
+    assert read_jsonl(tmp_path / "absent.jsonl") == []
+
+
+def test_read_jsonl_refuses_damage_before_the_last_line(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"step": 1}\ngarbage\n{"step": 3}\n')
+    with pytest.raises(CheckpointError, match="line 2 is not valid JSON .*before the last line"):
+        read_jsonl(path)
