@@ -13,7 +13,7 @@ import pytest
 
 from gapd_lite.data import Question
 from gapd_lite.env.kbqa_env import EnvConfig, KBQAEnv
-from gapd_lite.errors import EndpointError
+from gapd_lite.errors import ConfigError, EndpointError
 from gapd_lite.kb.sparql import HttpKB
 
 CAPITAL = Question("t-capital", "What is the capital of France?", "(JOIN (R location.country.capital) m.0fr)")
@@ -140,6 +140,8 @@ class _FakeHandler(BaseHTTPRequestHandler):
             self._send(b"overloaded", int(mode.split()[1]))
         elif mode == "hang-up":
             self.close_connection = True
+        elif mode.startswith("body "):
+            self._send(mode[5:].encode())
         else:
             raise AssertionError(f"unknown fake mode {mode!r}")
 
@@ -238,3 +240,56 @@ def test_a_faulty_endpoint_ends_the_episode_as_a_kb_failure(fake, mode):
 def test_a_healthy_fake_endpoint_answers(fake):
     kb = _kb(fake)
     assert kb.follow(["m.0fr"], "location.country.capital") == {"m.0paris"}
+
+
+# ---------------------------------------------------------------------------- messages that say what really happened
+@pytest.mark.parametrize("mode,words", [
+    ("status 500", "HTTP 500, a server error (overloaded): it is running but failing; see its log (on the test query"),
+    ("status 400", "refused a query (HTTP 400): overloaded (on the test query"),
+    ("status 404", "nothing at this URL (HTTP 404): check the path"),
+    ("redirect 307 http://localhost:{port}/query", "redirected (HTTP 307) to 'http://localhost:"),
+    ("redirect 308 ftp://127.0.0.1/query", "redirected (HTTP 308) to 'ftp://127.0.0.1/query', another origin or scheme"),
+    ("empty object", 'answered the test query ASK { ?s ?p ?o } with an object without "boolean"'),
+    ("null", "answered the test query ASK { ?s ?p ?o } with a JSON null"),
+    ('body {"boolean": false}', "answers but holds no triples: load the KB into it"),
+])
+def test_a_running_endpoint_that_fails_at_start_is_not_told_to_start(mode, words):
+    fake = FakeEndpoint(ask=False)
+    fake.mode = mode.replace("{port}", str(fake.port))
+    try:
+        with pytest.raises(EndpointError) as err:
+            _bounded(lambda: HttpKB(fake.url, timeout=1.5, retries=1, backoff=0.05))
+    finally:
+        fake.close()
+    assert words in str(err.value) and "Start the endpoint" not in str(err.value)
+
+
+@pytest.mark.parametrize("timeout", [-1, 0, float("nan"), float("inf"), "5", True])
+def test_a_bad_timeout_is_a_config_error_naming_the_flag(timeout):
+    with pytest.raises(ConfigError, match=r"--kb-timeout .*: give the seconds one query may take in all"):
+        HttpKB("http://127.0.0.1:9/query", timeout=timeout)
+
+
+@pytest.mark.parametrize("flag", ["-1", "0", "nan"])
+def test_cli_bad_timeout_is_one_line(fake, capsys, flag):
+    from gapd_lite.cli import main
+
+    assert main(["query", "(JOIN (R location.country.capital) m.0fr)", "--kb-endpoint", fake.url, "--kb-timeout", flag]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: --kb-timeout ") and "out of range" not in err[-1]
+
+
+@pytest.mark.parametrize("mode,words", [
+    ("bad literal", "answered ?o as a literal gapd-lite cannot read ('abc' is not an integer): the endpoint's data is "
+                    "malformed, not your query"),
+    ("empty object", 'answered an object without a "results" object'),
+])
+def test_cli_blames_the_endpoint_not_the_user(fake, capsys, mode, words):
+    from gapd_lite.cli import main
+
+    fake.mode = mode
+    argv = ["query", "(JOIN (R location.country.capital) m.0fr)", "--kb-endpoint", fake.url, "--kb-timeout", "2"]
+    assert _bounded(lambda: main(argv)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: SPARQL endpoint") and words in err[-1]
+    assert "write e.g." not in err[-1] and "does not exist" not in err[-1]
