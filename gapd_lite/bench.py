@@ -65,6 +65,8 @@ class DecoderClock:
 def bench_kb(limit: int = 300, repeat: int = 3, kb_path=None, endpoint: str | None = None, timeout: float = 30.0) -> dict:
     """Per-form execution time: the in-memory executor vs the SPARQL translation on pyoxigraph and on rdflib
     (and on a SPARQL endpoint serving the same KB, when one is given)."""
+    if limit < 1 or repeat < 1:
+        raise ConfigError("--limit and --repeat must be at least 1")
     from .data import SPLITS, load_split
     from .kb.memory import MemoryKB
     from .kb.sparql import OxigraphKB, RdflibKB

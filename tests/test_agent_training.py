@@ -16,9 +16,27 @@ from gapd_lite.errors import ConfigError
 from gapd_lite.models import ModelConfig, load_policy
 from gapd_lite.training.checkpoint import latest_checkpoint
 from gapd_lite.training.rewards import exact_match, f1, hits_at_1, reward
-from gapd_lite.training import sft
-from gapd_lite.training.sft import SFTExample, build_examples, sft_loss, shared_prefix
-from gapd_lite.training.trainer import JsonlLog, WarmupCosine, budget_horizon, preset, train_sft
+from gapd_lite.fast import sft_prefix
+from gapd_lite.fast.sft_prefix import shared_prefix
+from gapd_lite.training.config import preset as _preset
+from gapd_lite.training.loop import JsonlLog, WarmupCosine, budget_horizon
+from gapd_lite.training.sft import SFTExample, build_examples, sft_loss, sft_parts
+from gapd_lite.training.trainer import train_sft
+
+
+def preset(name: str, **overrides):
+    return _preset("sft", name, **overrides)
+
+
+def parts_loss(policy, batch, one_by_one: bool, weight: float = 1.0) -> tuple[float, int]:
+    """What the loop does with an SFT micro-batch: backpropagate each part; the loss and its token count."""
+    total, tokens = 0.0, 0
+    for part in sft_parts(policy.model, batch, policy.tokenizer.pad_token_id, weight, one_by_one):
+        if torch.is_grad_enabled():
+            part.loss.backward()
+        total += part.loss.item() if part.counted else 0.0
+        tokens += int(part.stats.get("tokens", 0))
+    return total, tokens
 
 
 @pytest.fixture(scope="module")
@@ -99,29 +117,28 @@ def test_unpadded_sft_loss_equals_the_padded_batch(bundled_kb, dev, monkeypatch)
     policy = load_policy(ModelConfig(name="tiny", seed=2))
     batch = build_examples(dev[:3], bundled_kb, policy.tokenizer, progress=False)
     assert len({len(e.ids) for e in batch}) > 1  # lengths differ: the padded batch carries pads
-    assert shared_prefix(batch) >= sft.MIN_SHARED  # the system prompt is shared: the unpadded path runs it once
+    assert shared_prefix(batch) >= sft_prefix.MIN_SHARED  # the system prompt is shared: the unpadded path runs it once
     policy.model.eval()  # LoRA dropout off: both paths must see the same inputs (gradients still flow)
-    grads, shared = [], sft.MIN_SHARED
-    for unpadded, min_shared in ((False, shared), (True, shared), (True, 10**9)):
-        monkeypatch.setattr(sft, "MIN_SHARED", min_shared)
+    grads, shared = [], sft_prefix.MIN_SHARED
+    for one_by_one, min_shared in ((False, shared), (True, shared), (True, 10**9)):
+        monkeypatch.setattr(sft_prefix, "MIN_SHARED", min_shared)
         policy.model.zero_grad()
-        loss, n = sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=unpadded)
-        loss.backward()
-        grads.append((loss.item(), n, [p.grad.clone() for p in policy.model.parameters() if p.requires_grad]))
-    monkeypatch.setattr(sft, "MIN_SHARED", shared)
+        loss, n = parts_loss(policy, batch, one_by_one)
+        grads.append((loss, n, [p.grad.clone() for p in policy.model.parameters() if p.requires_grad]))
+    monkeypatch.setattr(sft_prefix, "MIN_SHARED", shared)
     (l1, n1, g1), (l2, n2, g2), (l4, n4, g4) = grads
-    assert n1 == n2 == n4 == sum(sum(e.mask) for e in batch)
+    assert n1 == n2 == n4 == sum(sum(e.mask[1:]) for e in batch)
     assert l1 == pytest.approx(l2, rel=1e-5) and l1 == pytest.approx(l4, rel=1e-5)
+    assert l1 == pytest.approx(sft_loss(policy.model, batch, policy.tokenizer.pad_token_id)[0].item(), rel=1e-5)
     assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g2))
     assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g4))
     assert any(a.abs().sum() > 0 for a in g1)
-    policy.model.zero_grad()  # scaled (as under gradient accumulation): every dialogue's share scales alike
-    loss, _ = sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=True, scale=0.5)
-    (loss * 0.5).backward()
+    policy.model.zero_grad()  # weighted (as under gradient accumulation): every dialogue's share scales alike
+    parts_loss(policy, batch, True, weight=0.5)
     g3 = [p.grad.clone() for p in policy.model.parameters() if p.requires_grad]
     assert all(torch.allclose(a * 0.5, b, atol=1e-6, rtol=1e-4) for a, b in zip(g1, g3))
     with torch.no_grad():  # no graph: the value alone
-        assert sft_loss(policy.model, batch, policy.tokenizer.pad_token_id, unpadded=True)[0].item() == pytest.approx(l1, rel=1e-5)
+        assert parts_loss(policy, batch, True)[0] == pytest.approx(l1, rel=1e-5)
 
 
 def test_the_shared_prefix_stops_before_the_first_position_a_loss_reads():
@@ -201,11 +218,11 @@ def test_metrics_and_reward():
 
 
 def test_bad_training_config_is_a_clear_error():
-    with pytest.raises(ConfigError, match="max_steps"):
-        preset("smoke", max_steps=0)
+    with pytest.raises(ConfigError, match="num_updates"):
+        preset("smoke", num_updates=0)
     with pytest.raises(ConfigError, match="function_repeat"):
         preset("smoke", function_repeat=0)
-    with pytest.raises(ConfigError, match="unknown preset"):
+    with pytest.raises(ConfigError, match="unknown sft preset"):
         preset("huge")
 
 
@@ -332,10 +349,10 @@ def test_finished_episodes_leave_the_batch_and_change_nothing(bundled_kb, dev, m
 
 def test_a_time_budget_fits_the_cosine_to_end_when_it_runs_out():
     # 4 updates took 40 s of a 100 s budget: 60 s left at 10 s each (less a 5% margin) is 5 more, so it ends at 9
-    assert budget_horizon(4, 4, 40.0, 100.0, max_steps=84) == 9
-    assert budget_horizon(4, 4, 4.0, 1000.0, max_steps=84) == 84  # a fast machine keeps the whole schedule
-    assert budget_horizon(4, 4, 200.0, 100.0, max_steps=84) == 4  # already over: anneal now, never go back
-    assert budget_horizon(8, 4, 40.0, 100.0, max_steps=84) == 13  # resumed at 4: only this run's updates are timed
+    assert budget_horizon(4, 4, 40.0, 100.0, num_updates=84) == 9
+    assert budget_horizon(4, 4, 4.0, 1000.0, num_updates=84) == 84  # a fast machine keeps the whole schedule
+    assert budget_horizon(4, 4, 200.0, 100.0, num_updates=84) == 4  # already over: anneal now, never go back
+    assert budget_horizon(8, 4, 40.0, 100.0, num_updates=84) == 13  # resumed at 4: only this run's updates are timed
     s = WarmupCosine(warmup=2, total=10)
     assert s(0) == pytest.approx(1 / 3) and s(2) == pytest.approx(1.0) and s(10) == pytest.approx(0.1)
     assert s(6) == pytest.approx(0.55)  # half-way down the cosine: the mean of peak and floor
@@ -344,21 +361,21 @@ def test_a_time_budget_fits_the_cosine_to_end_when_it_runs_out():
 def test_budgeted_run_anneals_by_its_budget_and_resumes_on_the_fitted_schedule(tmp_path, monkeypatch):
     import types
 
-    from gapd_lite.training import trainer
+    from gapd_lite.training import loop as trainer
 
     calls = []  # a clock that gains 10 s whenever the trainer reads it
     monkeypatch.setattr(trainer, "time", types.SimpleNamespace(perf_counter=lambda: 10.0 * len(calls.append(0) or calls)))
-    cfg = preset("smoke", out_dir=str(tmp_path), max_steps=40, warmup_steps=1, save_every=40, max_minutes=3.0)
+    cfg = preset("smoke", out_dir=str(tmp_path), num_updates=40, warmup_updates=1, save_every=40, max_minutes=3.0)
     run = train_sft(cfg, progress=False)
     fitted = [r for r in run.log if "schedule_end" in r]
     assert len(fitted) == 1 and fitted[0]["step"] == trainer.FIT_AFTER
     end = fitted[0]["schedule_end"]
-    assert trainer.FIT_AFTER < end < cfg.max_steps
+    assert trainer.FIT_AFTER < end < cfg.num_updates
     losses = [r for r in run.log if "loss" in r]
     for r in losses:  # every logged lr follows the fitted schedule from the fit on
         if r["step"] > trainer.FIT_AFTER:
             assert r["lr"] == pytest.approx(cfg.lr * WarmupCosine(1, end)(r["step"]))
-    assert run.log[-1]["stopped"].startswith("time budget") and run.steps < cfg.max_steps
+    assert run.log[-1]["stopped"].startswith("time budget") and run.steps < cfg.num_updates
     assert min(r["lr"] for r in losses) == pytest.approx(0.1 * cfg.lr)  # annealed before the budget ran out
     # rerunning continues on the same (fitted) schedule: no second fit, the lr stays at its floor
     again = train_sft(cfg, progress=False, stop_after=run.steps + 2)

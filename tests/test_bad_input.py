@@ -50,13 +50,17 @@ def test_bad_dataset_file_for_training_and_eval(tmp_path, capsys, content, words
 def test_unknown_split_and_model(capsys, tmp_path):
     assert "choose one of train, dev, test" in _run(capsys, "eval", "--model", "tiny", "--split", "valid")
     assert "does not exist" in _run(capsys, "eval", "--model", str(tmp_path / "no-model"), "--limit", "1")
-    assert "key one of" in _run(capsys, "eval", "--model", "tiny", "--env", "max_clases=0")
+    assert "max_classes" in _run(capsys, "eval", "--model", "tiny", "--max-classes", "-1")
 
 
 @pytest.mark.parametrize("argv,words", [
-    (["train", "--preset", "huge"], "unknown preset"),
+    (["train", "--preset", "huge"], "unknown sft preset"),
     (["train", "--method", "gapd", "--preset", "smoke", "--lam", "-1"], "lam"),
-    (["train", "--method", "sft", "--preset", "smoke", "--steps", "0"], "max_steps=0"),
+    (["train", "--method", "sft", "--preset", "smoke", "--num-updates", "0"], "num_updates=0"),
+    (["train", "--method", "sft", "--preset", "smoke", "--lam", "0.5"], "--lam does not apply to --method sft"),
+    (["train", "--method", "gapd", "--preset", "smoke", "--function-repeat", "2"], "does not apply to --method gapd"),
+    (["train", "--method", "grpo", "--preset", "smoke", "--lam", "0.5"], "GRPO means"),
+    (["eval", "--model", "tiny", "--batch-size", "0"], "--batch-size and --max-new-tokens"),
     (["train", "--method", "sft", "--preset", "smoke", "--lr", "3"], "lr=3.0"),
     (["experiment", "--arms", "grpo-no-explore"], "unknown arm"),
     (["bench", "kb", "--limit", "0"], "--limit and --repeat"),
@@ -91,3 +95,11 @@ def test_notebook_parameters_are_validated(params, words):
     from gapd_lite.notebook_params import check_params
     with pytest.raises(ConfigError, match=words):
         check_params({"smoke": True, "n_questions": 8, **params}, smoke=bool, n_questions=int)
+
+
+def test_a_flag_of_another_benchmark_is_refused(capsys):
+    """`bench` is one subcommand per benchmark, each with only its own flags."""
+    from gapd_lite.cli import main
+    with pytest.raises(SystemExit):
+        main(["bench", "kb", "--adapter", "x"])
+    assert "unrecognized arguments: --adapter x" in capsys.readouterr().err

@@ -10,9 +10,9 @@ from gapd_lite.experiment import ExperimentConfig, run_experiment
 def test_train_then_eval_cli(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--method", "sft", "--preset", "smoke", "--quiet", "--out", "runs/s"]) == 0
-    assert json.loads(capsys.readouterr().out)["steps"] == 4
+    assert json.loads(capsys.readouterr().out)["updates"] == 4
     assert main(["eval", "--model", "tiny", "--adapter", "runs/s/final", "--split", "dev", "--limit", "3",
-                 "--max-turns", "2", "--max-new-tokens", "8", "--env", "max_classes=0", "--quiet", "--out", "results/e.json"]) == 0
+                 "--max-turns", "2", "--max-new-tokens", "8", "--max-classes", "0", "--quiet", "--out", "results/e.json"]) == 0
     report = json.loads((tmp_path / "results" / "e.json").read_text())
     assert report["meta"]["env"]["max_classes"] == 0 and report["meta"]["env"]["max_turns"] == 2  # how it was run
     assert report["overall"]["n"] == 3 and len(report["episodes"]) == 3 and set(report["by_level"])
@@ -24,7 +24,7 @@ def test_train_then_eval_cli(tmp_path, capsys, monkeypatch):
 
 def test_train_dtype_flag_keeps_the_presets_model(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["train", "--method", "sft", "--preset", "smoke", "--quiet", "--out", "runs/b", "--steps", "1",
+    assert main(["train", "--method", "sft", "--preset", "smoke", "--quiet", "--out", "runs/b", "--num-updates", "1",
                  "--dtype", "bfloat16"]) == 0
     model = json.loads((tmp_path / "runs" / "b" / "config.json").read_text())["model"]
     assert model["name"] == "tiny" and model["dtype"] == "bfloat16" and model["tiny_layers"] == 2
@@ -38,7 +38,7 @@ def test_gapd_train_cli_and_resume(tmp_path, capsys, monkeypatch):
     first = json.loads(capsys.readouterr().out)
     assert main(args) == 0  # a finished run reruns as a no-op resume
     again = json.loads(capsys.readouterr().out)
-    assert first["steps"] == again["steps"] == again["resumed_from"] == 2
+    assert first["updates"] == again["updates"] == again["resumed_from"] == 2
     log = [json.loads(line) for line in (tmp_path / "runs" / "g" / "log.jsonl").read_text().splitlines()]
     assert [r["lambda"] for r in log] == [0.3, 0.3]
 
@@ -70,7 +70,7 @@ def test_experiment_with_two_seeds_then_collect_only(tmp_path, monkeypatch, caps
     collects finished runs and leaves unfinished ones out instead of training them."""
     monkeypatch.chdir(tmp_path)
     results = str(tmp_path / "results")
-    summary = run_experiment(ExperimentConfig(preset="smoke", arms=("grpo",), seeds=(0, 1), steps=1, eval_limit=2,
+    summary = run_experiment(ExperimentConfig(preset="smoke", arms=("grpo",), seeds=(0, 1), num_updates=1, eval_limit=2,
                                               results_dir=results))
     grpo = summary["arms"]["grpo"]
     assert set(grpo["seeds"]) == {"0", "1"} and all(v["updates"] == 1 for v in grpo["seeds"].values())
@@ -91,12 +91,12 @@ def test_time_budget_stops_cleanly_and_a_rerun_continues(tmp_path, capsys, monke
     args = ["train", "--method", "sft", "--preset", "smoke", "--quiet", "--out", "runs/t", "--max-minutes", "1e-6"]
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out.split("\n", 1)[1])  # a line saying why it stopped, then the JSON
-    assert first["steps"] == 1 and (tmp_path / "runs" / "t" / "final" / "adapter_config.json").exists()
+    assert first["updates"] == 1 and (tmp_path / "runs" / "t" / "final" / "adapter_config.json").exists()
     log = [json.loads(line) for line in (tmp_path / "runs" / "t" / "log.jsonl").read_text().splitlines()]
     assert log[-1]["stopped"].startswith("time budget")
     assert main(args[:-2]) == 0  # no budget: resumes from update 1 and finishes the 4
     again = json.loads(capsys.readouterr().out)
-    assert again["resumed_from"] == 1 and again["steps"] == 4
+    assert again["resumed_from"] == 1 and again["updates"] == 4
 
 
 def test_hint_check_cli(tmp_path, capsys):

@@ -17,11 +17,12 @@ from gapd_lite.kb.server import free_port
 SCRIPT = textwrap.dedent("""
     import sys
     from gapd_lite.models import ModelConfig
-    from gapd_lite.training.trainer import preset, train_sft
+    from gapd_lite.training.config import preset
+    from gapd_lite.training.trainer import train_sft
     out, world = sys.argv[1], int(sys.argv[2])
     # one process accumulating two micro-batches of 1 == two processes with one example each (no dropout: the
     # processes' RNG streams differ from one process's)
-    cfg = preset("smoke", out_dir=out, max_steps=2, save_every=1, batch_size=1, grad_accum=2 if world == 1 else 1,
+    cfg = preset("sft", "smoke", out_dir=out, num_updates=2, save_every=1, batch_size=1, grad_accum=2 if world == 1 else 1,
                  model=ModelConfig(name="tiny", lora_dropout=0.0))
     train_sft(cfg, progress=False)
 """)

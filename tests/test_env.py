@@ -104,15 +104,3 @@ def test_task_links_the_topic_entities(bundled_kb):
     task = task_for(q, bundled_kb)
     assert task.entities and all(mid in q.s_expression for mid, _ in task.entities)
     assert "Entities:" in task.user_message()
-
-
-def test_env_config_from_key_value_strings_checks_every_key_and_value():
-    from gapd_lite.env.kbqa_env import env_config
-    from gapd_lite.errors import ConfigError
-
-    config = env_config(["max_classes=0", "rank_relations=false", "allow_empty_answer = yes"], max_turns=5)
-    assert (config.max_classes, config.rank_relations, config.allow_empty_answer, config.max_turns) == (0, False, True, 5)
-    for bad, message in [("max_clases=0", "key one of"), ("max_classes", "key=value"), ("max_classes=two", "whole number"),
-                         ("rank_relations=maybe", "true or false"), ("max_classes=-1", "max_classes")]:
-        with pytest.raises(ConfigError, match=message):
-            env_config([bad])

@@ -13,7 +13,8 @@ from gapd_lite.env.kbqa_env import EnvConfig, KBQAEnv
 from gapd_lite.kb.server import OxigraphServer
 from gapd_lite.kb.sparql import HttpKB
 from gapd_lite.models import ModelConfig, load_policy
-from gapd_lite.training.rl import RLSettings, make_batch, rl_update_loss
+from gapd_lite.training.config import GAPDConfig
+from gapd_lite.training.gapd import gapd_update, sample_batch
 
 CAPITAL = Question("t-capital", "What is the capital of France?", "(JOIN (R location.country.capital) m.0fr)",
                    answer=[Answer("Entity", "m.0paris", "Paris")])
@@ -47,7 +48,7 @@ def tiny_policy():
 
 def test_endpoint_dying_mid_episode_marks_it_failed_and_restart_recovers(server):
     kb = RecordingKB(server)
-    env = KBQAEnv(kb, CAPITAL.question, {"m.0fr": "France"}, EnvConfig(max_steps=5))
+    env = KBQAEnv(kb, CAPITAL.question, {"m.0fr": "France"}, EnvConfig(max_turns=5))
     first = env.step("<action>get_neighbors(m.0fr, location.country.capital)</action>")
     assert first.valid and "Paris" in first.observation
     server.stop()
@@ -69,20 +70,20 @@ def test_rl_update_goes_on_when_the_endpoint_dies_mid_rollout(server, tiny_polic
     monkeypatch.setattr(ro, "generate_turns", lambda model, tok, contexts, config, kvs: ([list(turn) for _ in contexts],
                                                                                          [None] * len(contexts)))
     kb = RecordingKB(server, die_after=8)  # the server is killed after a few queries, inside the rollout
-    settings = RLSettings(group_size=2, lam=0.5, max_new_tokens=12, env_steps=3)
-    batch = make_batch(tiny_policy, kb, [CAPITAL], settings, seed=0)
+    settings = GAPDConfig(group_size=2, lam=0.5, max_new_tokens=12, max_turns=3)
+    batch = sample_batch(tiny_policy, kb, [CAPITAL], settings, seed=0)
     assert not server.running
     failed = [t.failed is not None for t in batch.trajectories]
     assert any(failed)
     for t, f in zip(batch.trajectories, failed):
         if f:
             assert batch.advantages[t.sample] == 0 and batch.rewards[t.sample] == 0
-    loss, stats = rl_update_loss(tiny_policy, batch, settings, settings.lam)
+    loss, stats = gapd_update(tiny_policy, batch, settings, settings.lam)
     assert torch.isfinite(loss) and stats["failed_episodes"] == sum(failed)
     loss.backward()  # nothing corrupt: a normal backward pass
     tiny_policy.model.zero_grad()
     server.start()
-    healthy = make_batch(tiny_policy, RecordingKB(server), [CAPITAL], settings, seed=0)
+    healthy = sample_batch(tiny_policy, RecordingKB(server), [CAPITAL], settings, seed=0)
     assert all(t.failed is None for t in healthy.trajectories)
     assert all("Paris" in t.steps[0].observation for t in healthy.trajectories)
 
@@ -151,8 +152,8 @@ def test_kb_commands_run_on_an_endpoint(bundled_server, tmp_path, monkeypatch, c
     url = ["--kb-endpoint", bundled_server.url]
     assert main(["demo", "--questions", "1", "--model", "none", *url]) == 0
     assert "SPARQL endpoint" in capsys.readouterr().out
-    assert main(["train", "--method", "gapd", "--preset", "smoke", "--steps", "1", "--quiet", "--out", "runs/g", *url]) == 0
-    assert main(["eval", "--model", "tiny", "--split", "dev", "--limit", "2", "--max-steps", "2",
+    assert main(["train", "--method", "gapd", "--preset", "smoke", "--num-updates", "1", "--quiet", "--out", "runs/g", *url]) == 0
+    assert main(["eval", "--model", "tiny", "--split", "dev", "--limit", "2", "--max-turns", "2",
                  "--max-new-tokens", "8", "--quiet", *url]) == 0
     bundled_server.stop()
     assert main(["eval", "--model", "tiny", "--split", "dev", "--limit", "2", "--quiet", *url]) == 2

@@ -7,7 +7,6 @@ needs: the action, the variable it bound, and every entity set the agent holds s
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,7 +15,8 @@ from ..errors import ActionError, ConfigError, EndpointError, GapdError, require
 from ..fields import h
 from ..kb.base import KB
 from ..kb.terms import Literal, Term, term_sort_key
-from ..logic.execute import run_action
+from ..logic.execute import answer_of_actions, run_action
+from ..logic.temporal import check_semantics, is_time_macro
 from ..logic.actions import Action, RelPath, Var, parse_action
 from .relevance import rank_classes, rank_relations
 
@@ -37,31 +37,14 @@ class EnvConfig:
     allow_empty_answer: bool = h("False: answering an empty set is an error observation, not the end", False)
     max_classes: int = h("classes listed after a bound entity set, so filter_class can copy one (0: none)", 5)
     class_sample: int = h("members whose classes are counted (the first ones in sorted order)", 20)
+    semantics: str = h("whose conventions the answer follows: default (the package's), grailqa or webqsp "
+                       "(the official queries': use these when scoring against official answers)", "default")
 
     def __post_init__(self) -> None:
         require_positive(self, "max_turns", "max_listed", "max_relations", "max_set_size", "class_sample")
         if not (isinstance(self.max_classes, int) and self.max_classes >= 0):
             raise ConfigError(f"EnvConfig.max_classes={self.max_classes!r}: a number of classes >= 0 (0: list none)")
-
-
-def env_config(overrides: list[str] | tuple[str, ...] = (), **fields) -> EnvConfig:
-    """An EnvConfig from `key=value` strings (the CLI's `--env`), each checked against EnvConfig's fields."""
-    known = {f.name: f.type for f in dataclasses.fields(EnvConfig)}
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or key not in known:
-            raise ConfigError(f"--env {item!r}: write key=value with key one of {', '.join(known)}")
-        if known[key] in (bool, "bool"):  # annotations are strings under `from __future__ import annotations`
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ConfigError(f"--env {item!r}: {key} is true or false")
-            fields[key] = value.lower() in ("true", "1", "yes")
-        else:
-            try:
-                fields[key] = int(value)
-            except ValueError:
-                raise ConfigError(f"--env {item!r}: {key} is a whole number") from None
-    return EnvConfig(**fields)
+        check_semantics(self.semantics)
 
 
 @dataclass(frozen=True)
@@ -139,6 +122,9 @@ class KBQAEnv:
         if action.name in ("get_relations", "get_attributes"):
             return self._record(text, action, self._list_relations(action, result))
         if action.name == "answer":
+            if self.config.semantics != "default":  # the official answer of the program written so far
+                done = [r.action for r in self.history if r.var is not None] + [action]
+                result = answer_of_actions(self.kb, done, self.config.semantics)
             if not result and not self.config.allow_empty_answer:  # KBQA answers are never empty: let it recover
                 msg = f"{action.args[0]} is empty and {EMPTY_ANSWER}; try another relation, direction or class"
                 return self._record(text, action, f"Error: {msg}", error=msg)
@@ -158,7 +144,7 @@ class KBQAEnv:
         for arg in action.args:
             if isinstance(arg, RelPath):
                 for name, _ in arg.steps:
-                    if not self.kb.knows(name, "relation"):
+                    if not self.kb.knows(name, "relation") and not is_time_macro(name):
                         return f"relation {name} does not exist; use get_relations to see the valid ones"
             elif isinstance(arg, str) and not isinstance(arg, Var) and arg != "NOW":
                 kind = "entity" if arg.startswith(("m.", "g.")) else "class"
