@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import html
+import inspect
+import textwrap
 from typing import Sequence
 
 from .env.kbqa_env import StepRecord
@@ -63,3 +65,25 @@ def stepper(kb: KB, steps: Sequence[StepRecord]):
     box = w.VBox([w.HBox([prev, nxt]), view])
     display(box)
     return box
+
+
+def source_markdown(obj) -> str:
+    """An object's source as a Markdown code block headed by its file and line, so a chapter shows what it runs."""
+    lines, start = inspect.getsourcelines(obj)
+    path = inspect.getmodule(obj).__name__.replace(".", "/") + ".py"
+    return f"`{obj.__qualname__}` in `{path}`, line {start}:\n\n```python\n{textwrap.dedent(''.join(lines)).rstrip()}\n```"
+
+
+def show_source(*objs) -> None:
+    """Display the source of each function or class (Markdown in a notebook, plain text elsewhere), d2l style."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        get_ipython = None
+    for obj in objs:
+        text = source_markdown(obj)
+        if get_ipython is not None and get_ipython() is not None:
+            display(Markdown(text))
+        else:
+            print(text)

@@ -27,6 +27,7 @@ from gapd_lite.logic.to_actions import gold_steps, to_actions
 from gapd_lite.logic.to_sparql import to_sparql
 from gapd_lite.errors import ConfigError
 from gapd_lite.kb.terms import display
+from gapd_lite.widgets import show_source
 from gapd_lite import viz
 
 kb = open_kb("memory")
@@ -64,6 +65,18 @@ plt.show()
 
 # %%
 print(to_sparql(tree))
+
+# %% [markdown]
+# ## The action compiler
+# `to_actions` walks the tree once: a constant stands for itself, every other sub-expression becomes one action
+# that binds the next variable `#k` (`_Compiler.var` holds one line per operator), and `answer(#k)` ends the program.
+
+# %%
+from gapd_lite.logic.to_actions import _Compiler
+
+show_source(to_actions, _Compiler.var)
+for action in to_actions(tree):
+    print(action)
 
 # %% [markdown]
 # ## Gold actions and gold states, step by step

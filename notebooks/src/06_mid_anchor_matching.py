@@ -73,6 +73,22 @@ bare = align_trajectory(MidAnchorMatcher(), gold, env.history, explore=False)
 print(f"without the exploration rule, step 0 would be aligned with: {bare[0].action}")
 
 # %% [markdown]
+# ## The matcher itself
+# `cover` maps each gold variable to the student variable holding the same entity set (Jaccard ≥ a threshold,
+# if one is set below 1); `align` then picks the deepest gold action whose inputs are covered and whose output
+# is not, renamed into the student's variables — or the answer, once the answer's set is held.
+
+# %%
+from gapd_lite.widgets import show_source
+
+show_source(MidAnchorMatcher.cover, MidAnchorMatcher.align)
+matcher = MidAnchorMatcher()
+for t in range(len(env.history) + 1):  # before each student step, and after the last one
+    states = env.history[t - 1].states if t else ()
+    al = matcher.align(gold, states, t)
+    print(f"before step {t}: student holds {len(states)} set(s), covered {matcher.cover(gold, states)} → {al.action}")
+
+# %% [markdown]
 # ## The prefix ablation
 # Aligning by step index (over the gold sequence with its exploration steps) ignores where the student
 # actually is: after the swapped branches and the repeated step, the hints no longer fit the student's state.
