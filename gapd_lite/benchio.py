@@ -6,6 +6,8 @@ import os
 import platform
 from pathlib import Path
 
+from .outputs import write_text
+
 
 def machine() -> dict:
     """Where a figure was measured."""
@@ -22,6 +24,4 @@ def machine() -> dict:
 
 def write_json(path: str | Path, data: dict, indent: int = 2) -> None:
     """A result as pretty JSON, its folder made if needed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=indent) + "\n")
+    write_text(path, json.dumps(data, indent=indent) + "\n")

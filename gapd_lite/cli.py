@@ -10,6 +10,7 @@ from pathlib import Path
 from .agent.prompts import TURN_TOKENS
 from .cliflags import _flag, add_options, dataclass_options, given, signature_options
 from .errors import ConfigError, GapdError
+from .outputs import atomic_output, check_output
 
 
 def _add_kb_flags(p: argparse.ArgumentParser, backend: bool = True) -> None:
@@ -43,6 +44,8 @@ def cmd_query(args) -> int:
     from .logic.to_sparql import to_sparql
     from .kb.terms import display
 
+    if args.limit < 0:
+        raise ConfigError(f"--limit {args.limit}: give how many answers to print (0 or more)")
     tree = parse(args.form)
     if args.sparql:
         print(to_sparql(tree))
@@ -66,12 +69,12 @@ def cmd_query(args) -> int:
 
 def cmd_convert(args) -> int:
     from .convert import convert_file
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    try:
-        counts = convert_file(args.input, out)
-    finally:
-        if args.out:
-            out.close()
+    if not args.out:
+        counts = convert_file(args.input, sys.stdout)
+    else:
+        out = check_output(args.out, inputs=(args.input,))
+        with atomic_output(out) as f:  # a run that stops early leaves no file that looks complete
+            counts = convert_file(args.input, f)
     print(f"converted {counts['ok']} of {counts['total']} record(s); {counts['error']} with an error"
           + (f" (see the 'error' field in {args.out})" if counts["error"] and args.out else ""), file=sys.stderr)
     return 0
@@ -110,6 +113,8 @@ def cmd_verify_data(args) -> int:
 
 def cmd_bench(args) -> int:
     from . import bench
+    if args.out:
+        check_output(args.out, (".json",))
     kwargs = given(args, bench_options(args.bench))
     result = bench.BENCHMARKS[args.bench](**kwargs)
     if args.out:
@@ -133,6 +138,7 @@ def cmd_train(args) -> int:
             raise ConfigError(f"--{_flag(name)} does not apply to --method {args.method}; it is a setting of "
                               f"--method {' and '.join(owners)}")
     config = preset(args.method, args.preset, model=given(args, MODEL_OPTIONS) or None, **overrides)
+    check_output(Path(config.out_dir) / "config.json")  # the run folder can be written, before anything loads
     result = train(config, kb=_open(args, "memory"), progress=not args.quiet)
     print(json.dumps({"out_dir": str(result.out_dir), "updates": result.steps, "resumed_from": result.resumed_from,
                       "seconds": round(result.seconds, 1), "last_loss": result.last_loss}, indent=1))
@@ -140,11 +146,22 @@ def cmd_train(args) -> int:
 
 
 def _policy(args):
-    from .models import ModelConfig, load_policy
-    policy = load_policy(ModelConfig(**given(args, MODEL_OPTIONS)))
-    if args.adapter:
-        policy.load_adapter(args.adapter)
-    return policy
+    from .models import ModelConfig, load_policy, resolve_adapter
+    resolve_adapter(args.adapter)  # a missing bundled policy or folder stops here, before the model loads
+    return load_policy(ModelConfig(**given(args, MODEL_OPTIONS)), adapter=args.adapter)
+
+
+def cmd_export_adapter(args) -> int:
+    from .policies import bundle
+    fields = {}
+    for item in args.field or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--field {item!r}: write KEY=VALUE, e.g. --field 'test F1=0.61 (gapd-lite eval --adapter sft --split test)'")
+        fields[key.strip()] = value.strip()
+    dest = bundle(args.src, args.name, fields)
+    print(f"bundled {args.src} as the {args.name} policy in {dest}; load it with --adapter {args.name}")
+    return 0
 
 
 def cmd_eval(args) -> int:
@@ -156,6 +173,8 @@ def cmd_eval(args) -> int:
     env = EnvConfig(**given(args, ENV_OPTIONS))  # a bad setting stops here, before anything loads
     if args.batch_size < 1 or args.max_new_tokens < 1:
         raise ConfigError("--batch-size and --max-new-tokens must be at least 1")
+    if args.out:
+        check_output(args.out, (".json",))  # the report; its plot goes beside it as .png
     kb = _open(args)  # fail fast (endpoint down, bad file) before loading a model
     questions = sample_questions(load_split(args.split), args.limit)
     policy = _policy(args)
@@ -181,6 +200,8 @@ def cmd_hint_check(args) -> int:
     from .data import load_split, sample_questions
     from .training.hint_check import hint_check
 
+    if args.out:
+        check_output(args.out, (".json",))
     kb = _open(args, "memory")
     questions = sample_questions(load_split(args.split), args.limit)
     result = hint_check(_policy(args), kb, questions).to_json()
@@ -225,6 +246,7 @@ def _experiment_options() -> list:
     return dataclass_options(ExperimentConfig)
 
 
+ADAPTER_HELP = "trained LoRA weights: sft | grpo | gapd (bundled with the package) | none | a folder (RUN/final)"
 MODEL_OPTIONS = _model_options()
 TRAIN_OPTIONS = _train_options()
 ENV_OPTIONS = _env_options()
@@ -240,6 +262,7 @@ def bench_options(name: str) -> list:
 def build_parser() -> argparse.ArgumentParser:
     from . import bench
     from .training.config import METHODS, PRESETS
+    from .policies import POLICIES
 
     parser = argparse.ArgumentParser(prog="gapd-lite", description="GAPD for KBQA: data, logic, agent, training.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -249,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=int, default=3, help="how many questions to walk through")
     p.add_argument("--model", default="embedded",
                    help="agent for steps 4–5: embedded | tiny | HF id or path | none (skip the model)")
-    p.add_argument("--adapter", default="runs/sft-cpu-small/final", help="LoRA adapter to load when it exists")
+    p.add_argument("--adapter", default="sft",
+                   help="trained LoRA weights for steps 4–5: sft | grpo | gapd (bundled) | none | a folder; "
+                        "a bundled policy missing from this install runs zero-shot and says how to make it")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("kb-stats", help="count triples, entities, classes, relations, CVTs of a KB file")
@@ -296,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("hint-check", help="does GAPD's teacher read its hint? gold-action log-probs with and without it")
     add_options(p.add_argument_group("model (ModelConfig)"), MODEL_OPTIONS)
-    p.add_argument("--adapter", help="a LoRA adapter folder (e.g. runs/sft-cpu-small/final)")
+    p.add_argument("--adapter", help=ADAPTER_HELP)
     p.add_argument("--split", default="dev", help="train | dev | test, or a GrailQA/WebQSP question file")
     p.add_argument("--limit", type=int, default=20, help="questions, spread evenly over the split (0: all)")
     p.add_argument("--out", help="also write the JSON here")
@@ -305,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score an agent on a split (F1, Hits@1, EM, format, steps; by level/function)")
     add_options(p.add_argument_group("model (ModelConfig)"), MODEL_OPTIONS)
-    p.add_argument("--adapter", help="a LoRA adapter folder (e.g. runs/sft-cpu-small/final)")
+    p.add_argument("--adapter", help=ADAPTER_HELP)
     p.add_argument("--split", default="dev", help="train | dev | test, or a GrailQA/WebQSP question file")
     p.add_argument("--limit", type=int, default=0, help="evaluate N questions spread evenly over the split (0: all)")
     p.add_argument("--batch-size", type=int, default=8, help="episodes generated together")
@@ -317,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     _add_kb_flags(p, backend=False)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("export-adapter", help="bundle a trained adapter into the package as sft | grpo | gapd (bf16 + model card)")
+    p.add_argument("src", help="the adapter folder, e.g. runs/sft-cpu-long/final")
+    p.add_argument("name", choices=sorted(POLICIES), help="the short name it will load by (--adapter NAME)")
+    p.add_argument("--field", action="append", metavar="KEY=VALUE",
+                   help="a model card line (repeatable): command, machine, training time, scores and their eval command")
+    p.set_defaults(func=cmd_export_adapter)
 
     p = sub.add_parser("bench", help="benchmarks that print JSON")
     bsub = p.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")

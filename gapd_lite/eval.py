@@ -12,6 +12,7 @@ from .agent.trajectory import Trajectory
 from .data import Question
 from .env.kbqa_env import EMPTY_ANSWER
 from .kb.base import KB
+from .outputs import write_text
 from .training.rewards import exact_match, f1, hits_at_1
 
 
@@ -53,8 +54,7 @@ class EvalReport:
         return out
 
     def save(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        write_text(path, json.dumps(self.to_json(), indent=1) + "\n")
 
 
 PROBLEMS = ("cut off at the turn budget", "no action", "malformed action", "unknown name", "empty result",

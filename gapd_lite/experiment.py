@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .fields import h
+from .outputs import check_output, write_text
 
 ARMS: dict[str, tuple[str, dict]] = {
     "grpo": ("grpo", {}),
@@ -133,8 +134,8 @@ def _summary(config: ExperimentConfig, rows: dict, n_questions: int, started: fl
 
 
 def _write(results: Path, config: ExperimentConfig, summary: dict) -> None:
-    (results / f"experiment_{config.preset}.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (results / f"experiment_{config.preset}.md").write_text(markdown_table(summary))
+    write_text(results / f"experiment_{config.preset}.json", json.dumps(summary, indent=1) + "\n")
+    write_text(results / f"experiment_{config.preset}.md", markdown_table(summary))
     plot_curves(summary, results / f"experiment_{config.preset}_curves.png")
 
 
@@ -150,6 +151,7 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     from .training.trainer import train_rl, train_sft
 
     results = Path(config.results_dir)
+    check_output(results / f"experiment_{config.preset}.json")  # writable, before hours of training
     results.mkdir(parents=True, exist_ok=True)
     kb = kb or open_kb("memory")
     questions = sample_questions(load_split(config.eval_split), config.eval_limit)

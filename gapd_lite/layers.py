@@ -6,7 +6,7 @@ table and also fails on any import cycle. A new top-level module or subpackage m
 from __future__ import annotations
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("errors", "fields", "notebook_params", "layers")),  # no gapd_lite imports but errors
+    ("base", ("errors", "fields", "notebook_params", "layers", "outputs", "policies", "colab")),  # no gapd_lite imports but errors
     ("kb", ("kb",)),  # the KB interface and its backends
     ("logic", ("logic",)),  # S-expressions, the action language, reference semantics, SPARQL, gold actions
     ("data", ("data",)),  # question splits and their loading

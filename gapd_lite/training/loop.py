@@ -6,6 +6,7 @@ time; the plain path yields one part), clip, step, log a jsonl record, checkpoin
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..models import Policy, load_policy
+from ..outputs import write_text
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 
@@ -195,17 +197,73 @@ def setup(config: TrainConfig, policy: Policy | None = None):
     return policy, optimizer, scheduler
 
 
+RESUME_KEYS = ("method", "questions", "seed", "batch_size", "grad_accum")  # a resumed run must keep these
+MODEL_KEYS = ("name", "lora_r", "lora_alpha", "target_modules", "quantize")  # ... and the adapter's shape
+
+
+def check_resumable(config: TrainConfig, out: Path) -> None:
+    """A run folder holding another method's or an incompatible config's checkpoints is not resumed: say how to
+    start from its adapter instead."""
+    saved_path = out / "config.json"
+    if not saved_path.exists() or latest_checkpoint(out) is None:
+        return
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{saved_path} cannot be read ({exc}); give a new --out for a new run") from None
+    mine = config.to_json()
+    changed = [k for k in RESUME_KEYS if saved.get(k) != mine.get(k)]
+    changed += [f"model.{k}" for k in MODEL_KEYS if (saved.get("model") or {}).get(k) != mine["model"].get(k)]
+    if changed:
+        what = ", ".join(f"{k}: {_get(saved, k)!r} → {_get(mine, k)!r}" for k in changed)
+        raise ConfigError(f"{out} holds a {saved.get('method')} run with another config ({what}); it cannot be "
+                          f"resumed as this one. To start from its adapter, pass --init-adapter {out / 'final'} "
+                          "and a new --out")
+
+
+def _get(d: dict, dotted: str):
+    for part in dotted.split("."):
+        d = (d or {}).get(part)
+    return d
+
+
+@contextlib.contextmanager
+def run_folder_lock(out: Path):
+    """Hold an exclusive lock on the run folder while training, so a second trainer cannot corrupt it."""
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / ".lock", "a+")
+    try:
+        try:
+            import fcntl
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # no fcntl (Windows): no lock, as before
+            pass
+        except OSError:
+            raise ConfigError(f"another process is training in {out}: wait for it to finish, or give another --out")
+        yield
+    finally:
+        handle.close()
+
+
 def run_loop(config: TrainConfig, policy: Policy, optimizer, scheduler, n_examples: int, update_parts: UpdateParts,
              progress: bool = True, stop_after: int | None = None) -> RunResult:
     """Resume, then per update: backpropagate `update_parts(update, indices, 1 / grad_accum)` of each micro-batch, clip,
-    step, log, save. `stop_after` ends early (to test resuming)."""
+    step, log, save. `stop_after` ends early (to test resuming). The run folder is locked while it runs."""
     state = distributed()
+    main = state is None or state.main
+    out = Path(config.out_dir)
+    with run_folder_lock(out) if main else contextlib.nullcontext():
+        return _run(config, policy, optimizer, scheduler, n_examples, update_parts, progress, stop_after, out, state)
+
+
+def _run(config: TrainConfig, policy: Policy, optimizer, scheduler, n_examples: int, update_parts: UpdateParts,
+         progress: bool, stop_after: int | None, out: Path, state: ProcessGroup | None) -> RunResult:
     rank, world = (state.rank, state.world) if state else (0, 1)
     main = rank == 0
-    out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if main:
-        (out / "config.json").write_text(json.dumps(config.to_json(), indent=1))
+        check_resumable(config, out)
+        write_text(out / "config.json", json.dumps(config.to_json(), indent=1))
     log = JsonlLog(out / "log.jsonl")
     start = 0
     ckpt = latest_checkpoint(out)
