@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from .data import SPLITS, answer_key, load_split
 from .kb.memory import MemoryKB
@@ -74,12 +73,18 @@ def agent_episode(kb, question, model: str, adapter: str | None):
     from .training.rewards import f1
 
     t0 = time.perf_counter()
-    policy = load_policy(ModelConfig(name=model))
-    if adapter and Path(adapter, "adapter_config.json").exists():
-        policy.load_adapter(adapter)
+    from .errors import ConfigError
+    from .models import resolve_adapter
+
+    try:
+        path, missing = resolve_adapter(adapter), ""
+    except ConfigError as exc:  # the demo still runs, zero-shot, and says how to get the adapter
+        path, missing = None, f": {exc}"
+    policy = load_policy(ModelConfig(name=model), adapter=path)
+    if path is not None:
         source = f"{model} + adapter {adapter}"
     else:
-        source = f"{model} (no adapter: zero-shot; `gapd-lite train --method sft` makes one)"
+        source = f"{model} (no adapter: zero-shot{missing or '; `--adapter sft` loads the bundled SFT policy'})"
     print(f"\n[4/5] one agent episode — {source}, loaded in {time.perf_counter() - t0:.1f} s")
     print(f"  Q: {question.question}")
     t1 = time.perf_counter()
@@ -100,6 +105,7 @@ def one_gapd_update(kb, question, policy, group_size: int = 2) -> None:
     from .anchors import MidAnchorMatcher, align_trajectory
     from .training.config import GAPDConfig
     from .training.gapd import gapd_update, sample_batch
+    from .training.loop import Part, backprop
 
     cfg = GAPDConfig(group_size=group_size, lam=0.5, max_new_tokens=48, max_turns=3)
     batch = sample_batch(policy, kb, [question], cfg, seed=0)
@@ -112,8 +118,7 @@ def one_gapd_update(kb, question, policy, group_size: int = 2) -> None:
     params = [p for p in policy.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5)
     policy.model.train()
-    loss, stats = gapd_update(policy, batch, cfg, cfg.lam)
-    loss.backward()
+    loss, stats = backprop([Part(*gapd_update(policy, batch, cfg, cfg.lam))])
     optimizer.step()
-    print(f"  loss {loss.item():.4f} = GRPO {stats['grpo_loss']:.4f} + λ={cfg.lam} × distillation "
+    print(f"  loss {loss:.4f} = GRPO {stats['grpo_loss']:.4f} + λ={cfg.lam} × distillation "
           f"{stats['distill_loss']:.4f} over {stats['action_tokens']:.0f} action tokens")

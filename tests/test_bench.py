@@ -32,4 +32,4 @@ def test_bench_step_times_every_variant_on_the_same_batch():
     assert set(result["seconds"]) == {"grpo", "gapd", "gapd_teacher_step_by_step", "gapd_naive_teacher"}
     assert result["trajectories"] == 4 and result["action_steps"] > 4 and all(v > 0 for v in result["seconds"].values())
     assert result["gapd_over_grpo"] == result["seconds"]["gapd"] / result["seconds"]["grpo"]
-    assert 0 <= result["matching_share_of_gapd_step"] < 1 and isinstance(result["goal_met"], bool)
+    assert isinstance(result["goal_met"], bool)

@@ -163,3 +163,15 @@ def test_a_module_outside_the_table_is_reported():
     problems = layer_violations(all_imports(fake), fake)
     assert "gapd_lite/newthing.py is in no layer: add its top-level name to LAYERS in gapd_lite/layers.py" in problems
     assert "gapd_lite/errors.py:1 imports gapd_lite.newthing, which is in no layer of gapd_lite/layers.py" in problems
+
+
+def test_the_training_loop_is_the_one_place_that_calls_backward():
+    """Loss functions return losses; `training.loop.backprop` is the package's only backward (fast paths yield
+    parts, and the loop backpropagates each as it comes)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "gapd_lite"
+    calls = [f"{p.relative_to(root)}:{i}" for p in sorted(root.rglob("*.py"))
+             for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\.backward\(", line)]
+    assert len(calls) == 1 and calls[0].startswith("training/loop.py:"), calls

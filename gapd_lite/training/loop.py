@@ -36,6 +36,18 @@ class Part:
     counted: bool = True  # False: a gradient carrier whose value is no part of the loss (fast SFT's shared prefix)
 
 
+def backprop(parts: Iterable[Part]) -> tuple[float, dict]:
+    """Backpropagate each part as it comes (a fast path's parts go back one by one): the package's only backward.
+    Returns the loss (the counted parts' sum) and the parts' stats added up."""
+    total, stats = 0.0, {}
+    for part in parts:
+        part.loss.backward()
+        total += part.loss.item() if part.counted else 0.0
+        for k, v in part.stats.items():
+            stats[k] = stats.get(k, 0.0) + v
+    return total, stats
+
+
 UpdateParts = Callable[[int, list[int], float], Iterable[Part]]  # (update, example indices, weight) → its loss's parts
 
 
@@ -284,11 +296,10 @@ def _run(config: TrainConfig, policy: Policy, optimizer, scheduler, n_examples: 
         total = 0.0
         for m in range(config.grad_accum):
             micro = indices[m * config.batch_size:(m + 1) * config.batch_size]
-            for part in update_parts(update, micro, 1.0 / config.grad_accum):
-                part.loss.backward()  # the package's only backward: a fast path's parts each go back at once
-                total += part.loss.item() if part.counted else 0.0
-                for k, v in part.stats.items():
-                    stats_sum[k] = stats_sum.get(k, 0.0) + v / config.grad_accum
+            loss, stats = backprop(update_parts(update, micro, 1.0 / config.grad_accum))  # already × 1/grad_accum
+            total += loss
+            for k, v in stats.items():
+                stats_sum[k] = stats_sum.get(k, 0.0) + v / config.grad_accum
         if world > 1:
             _average_gradients(policy, world)
         grad_norm = torch.nn.utils.clip_grad_norm_([p for p in policy.model.parameters() if p.requires_grad],
