@@ -1,15 +1,26 @@
 """Literal comparison (lt/le/gt/ge) in Python and as a SPARQL FILTER: one convention for every backend.
 
 It lives in kb/ so that backends answer `compare_all` without importing logic/; `logic.execute` and
-`logic.to_sparql` build on the same two functions, so forms, actions and queries order values alike.
+`logic.to_sparql` build on the same functions, so forms, actions and queries order values alike.
+
+Temporal values compare as numbers, never as text: a SPARQL expression (`temporal_number_sparql`) reads
+year, month, day and time out of the lexical form and folds them into one number, the same number
+`temporal_number` computes in Python. So BC years (-0750 before -0375), years past 9999 and mixed
+precisions (1998 beside 1998-03-31) order alike on pyoxigraph, rdflib and Virtuoso, whatever each engine
+thinks of comparing a gYear with a date. A timezone written on a stored value is ignored by the SPARQL
+expression (its wall-clock time counts); values read through `Literal.typed` have none (kb/terms.py).
 """
 from __future__ import annotations
 
-from .terms import TEMPORAL_PAD, Literal, Term, compare, temporal_key
+from decimal import Decimal
+from typing import Iterable
+
+from .terms import Literal, Term, compare, temporal_key
 
 OPS = {"lt": lambda c: c < 0, "le": lambda c: c <= 0, "gt": lambda c: c > 0, "ge": lambda c: c >= 0}
 SPARQL_OP = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 TEMPORAL_IN = "(xsd:date, xsd:gYear, xsd:gYearMonth, xsd:dateTime)"
+INT64 = 2 ** 63  # SPARQL stores such as Oxigraph keep xsd:integer in 64 bits
 
 
 def satisfies(value: Term, op: str, bound: Literal) -> bool:
@@ -18,13 +29,81 @@ def satisfies(value: Term, op: str, bound: Literal) -> bool:
     return c is not None and OPS[op](c)
 
 
+def temporal_number(lit: Literal, last: bool = False, day_only: bool = False) -> str:
+    """The number `temporal_number_sparql` computes for this literal, as decimal text.
+
+    ((year·100 + month)·100 + day), times 100000 plus the second of the day unless `day_only`;
+    missing parts are the first instant (month 1, day 1, 00:00:00) or, with `last`, the last one.
+    """
+    year, month, day, second = temporal_key(lit, last)
+    number = Decimal((year * 100 + month) * 100 + day)
+    if not day_only:
+        number = number * 100000 + Decimal(repr(second))
+    return format(number.normalize(), "f")
+
+
+def is_temporal_sparql(var: str) -> str:
+    return f"(isLiteral({var}) && DATATYPE({var}) IN {TEMPORAL_IN})"
+
+
+def temporal_number_sparql(var: str, last: bool = False, day_only: bool = False) -> str:
+    """A SPARQL expression equal to temporal_number(value of var) (for a temporal literal)."""
+    s, dt = f"STR({var})", f"DATATYPE({var})"
+    year = f'xsd:integer(REPLACE({s}, "^(-?[0-9]+).*$", "$1"))'
+    month = (f'IF({dt} IN (xsd:gYearMonth, xsd:date, xsd:dateTime), '
+             f'xsd:integer(SUBSTR(REPLACE({s}, "^-?[0-9]+-", ""), 1, 2)), {12 if last else 1})')
+    day = (f'IF({dt} IN (xsd:date, xsd:dateTime), '
+           f'xsd:integer(SUBSTR(REPLACE({s}, "^-?[0-9]+-[0-9]+-", ""), 1, 2)), {31 if last else 1})')
+    number = f"((({year}) * 100 + {month}) * 100 + {day})"
+    if day_only:
+        return number
+    t = f'STRAFTER({s}, "T")'
+    second = (f'IF({dt} = xsd:dateTime, xsd:integer(SUBSTR({t}, 1, 2)) * 3600 + xsd:integer(SUBSTR({t}, 4, 2)) * 60'
+              f' + xsd:decimal(REPLACE({t}, "^[0-9]+:[0-9]+:([0-9]+([.][0-9]+)?).*$", "$1")), {86400 if last else 0})')
+    return f"({number} * 100000 + {second})"
+
+
+def number_sparql(bound: Literal) -> str:
+    """A numeric literal for a query; integers past 64 bits as xsd:decimal, which every engine can hold."""
+    if bound.datatype == "integer" and abs(int(bound.lexical)) >= INT64:
+        return f'"{bound.lexical}.0"^^xsd:decimal' if abs(int(bound.lexical)) < 10 ** 20 else \
+            f'"{float(bound.lexical)!r}"^^xsd:double'
+    return bound.to_sparql()
+
+
 def comparison(var: str, op: str, bound: Literal) -> str:
     """A FILTER expression equal to satisfies(var, op, bound)."""
     sym = SPARQL_OP[op]
     if bound.is_temporal:
-        padded = f'CONCAT(STR({var}), SUBSTR("{TEMPORAL_PAD}", STRLEN(STR({var})) - 3))'
-        return (f"(isLiteral({var}) && DATATYPE({var}) IN {TEMPORAL_IN} && "
-                f'{padded} {sym} "{temporal_key(bound)}")')
+        return f"({is_temporal_sparql(var)} && {temporal_number_sparql(var)} {sym} {temporal_number(bound)})"
     if bound.is_numeric:
-        return f"(isNumeric({var}) && {var} {sym} {bound.to_sparql()})"
+        return f"(isNumeric({var}) && {var} {sym} {number_sparql(bound)})"
     return f"(isLiteral({var}) && {var} {sym} {bound.to_sparql()})"
+
+
+# ---------------------------------------------------------------------------- ARGMAX / ARGMIN
+def ranked(values: Iterable[Term]) -> list[Literal]:
+    """The values ARGMAX/ARGMIN rank: the numbers if there are any, else the temporal values.
+
+    One kind at a time, because no engine orders a number against a date (nor do we); strings are not
+    ranked. The SPARQL translation computes the same with one MAX/MIN per kind.
+    """
+    lits = [v for v in values if isinstance(v, Literal)]
+    numbers = [v for v in lits if v.is_numeric]
+    return numbers or [v for v in lits if v.is_temporal]
+
+
+def best_of(values: Iterable[Term], op: str) -> Literal | None:
+    """The largest (ARGMAX) or smallest (ARGMIN) of the ranked values, or None when none is ranked."""
+    pool = ranked(values)
+    if not pool:
+        return None
+    key = (lambda v: float(v.lexical)) if pool[0].is_numeric else temporal_key
+    return (max if op.upper() == "ARGMAX" else min)(pool, key=key)
+
+
+def ties_with(value: Term, best: Literal) -> bool:
+    """Whether `value` is of best's kind and equal to it in value (1998 ties 1998-01-01)."""
+    if not isinstance(value, Literal) or value.is_numeric != best.is_numeric or value.is_temporal != best.is_temporal:
+        return False
+    return compare(value, best) == 0

@@ -41,7 +41,8 @@ def expand_prefixed(query: str) -> str:
         if m.group(1):
             return m.group(1)
         ns = FB_NS if m.group(2) == "ns" else XSD_NS
-        return f"<{ns}{m.group(3)}>"
+        name = "dateTime" if m.group(2) == "xsd" and m.group(3) == "datetime" else m.group(3)  # as WebQSP writes it
+        return f"<{ns}{name}>"
     return _STRING_OR_NAME.sub(sub, query)
 
 

@@ -24,6 +24,10 @@ DOUBLE_TYPES = frozenset({"double", "decimal"})
 TEMPORAL_TYPES = frozenset({"date", "gYear", "gYearMonth", "dateTime"})
 KNOWN_TYPES = INTEGER_TYPES | FLOAT_TYPES | DOUBLE_TYPES | TEMPORAL_TYPES | {"string", "boolean"}
 NUMERIC_TYPES = ("integer", "float", "double")
+TYPE_ALIASES = {"datetime": "dateTime"}  # official WebQSP queries write xsd:datetime
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.401298464324817e-45  # the smallest positive (subnormal) single-precision float
+DEFAULT_TZ_MINUTES = -8 * 60  # the zone a timezone-less value is read in (see canonical_temporal)
 
 _TZ = r"(Z|[+-]\d{2}:\d{2})?"
 _TEMPORAL_RE = {
@@ -52,6 +56,7 @@ class Literal:
             datatype = datatype[len(XSD_NS):]
         if datatype == RDF_LANGSTRING:
             datatype = "string"
+        datatype = TYPE_ALIASES.get(datatype, datatype)
         if datatype not in KNOWN_TYPES:
             raise LiteralError(f"unsupported literal datatype {datatype!r}; use one of: "
                                + ", ".join(sorted(KNOWN_TYPES)))
@@ -71,16 +76,31 @@ class Literal:
             value = float(lexical)
             if not math.isfinite(value):
                 raise LiteralError(f"{lexical!r} is not a finite number; NaN and INF are not supported")
+            mantissa = re.split(r"[eE]", lexical.strip())[0]
+            if (value == 0 and re.search(r"[1-9]", mantissa)) or (
+                    datatype in FLOAT_TYPES and value != 0 and abs(value) < FLOAT32_TINY / 2):
+                raise LiteralError(f"{lexical!r} is too close to 0 for xsd:{datatype} (it would read as 0.0); "
+                                   "write 0 or a larger value")
             if datatype in FLOAT_TYPES:
+                if abs(value) > FLOAT32_MAX:
+                    raise LiteralError(f"{lexical!r} is out of range for xsd:float (at most ±3.4e38, single "
+                                       "precision); write it as xsd:double")
                 return Literal(float32_lexical(value), "float")
             return Literal(repr(value), "double")
         if datatype in TEMPORAL_TYPES:
+            if datatype == "dateTime" and _TEMPORAL_RE["date"].match(lexical):
+                # official WebQSP queries write "2009-12-31"^^xsd:dateTime; Virtuoso reads it as midnight
+                date = _TEMPORAL_RE["date"].match(lexical)
+                lexical = lexical[: date.end(3)] + "T00:00:00" + (date.group(4) or "")
             match = _TEMPORAL_RE[datatype].match(lexical)
-            if not match or not _valid_calendar(datatype, match):
-                example = {"gYear": "1990", "gYearMonth": "1990-05", "date": "1990-05-01",
-                           "dateTime": "1990-05-01T12:00:00"}[datatype]
+            example = {"gYear": "1990", "gYearMonth": "1990-05", "date": "1990-05-01",
+                       "dateTime": "1990-05-01T12:00:00"}[datatype]
+            if not match:
                 raise LiteralError(f"{lexical!r} is not a valid xsd:{datatype}; write e.g. {example}")
-            return Literal(lexical, datatype)
+            problem = _calendar_problem(datatype, match)
+            if problem:
+                raise LiteralError(f"{lexical!r} is not a valid xsd:{datatype}: {problem}")
+            return Literal(canonical_temporal(datatype, match), datatype)
         if datatype == "boolean":
             low = lexical.strip().lower()
             if low not in ("true", "false", "1", "0"):
@@ -158,28 +178,104 @@ Term = Union[str, Literal]
 """An entity or class id (a Freebase local name such as ``m.0f8l9c``) or a literal."""
 
 
-def _valid_calendar(datatype: str, match: re.Match) -> bool:
+def is_leap(year: int) -> bool:
+    """Proleptic Gregorian leap years, year 0 included (XSD 1.1 counts 0000 as 1 BCE)."""
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def days_in_month(year: int, month: int) -> int:
+    return 29 if month == 2 and is_leap(year) else (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
+
+
+def _calendar_problem(datatype: str, match: re.Match) -> str | None:
+    """Why the matched value is no date of the calendar (month 13, 2015-02-30, 25:00), or None."""
     groups = match.groups()
-    if datatype in ("gYearMonth", "date", "dateTime") and not 1 <= int(groups[1]) <= 12:
-        return False
-    if datatype in ("date", "dateTime") and not 1 <= int(groups[2]) <= 31:
-        return False
-    if datatype == "dateTime" and (int(groups[3]) > 24 or int(groups[4]) > 59 or float(groups[5]) >= 61):
-        return False
-    return True
+    year = int(groups[0])
+    if datatype != "gYear" and not 1 <= int(groups[1]) <= 12:
+        return f"month {groups[1]} does not exist (01-12)"
+    if datatype in ("date", "dateTime") and not 1 <= int(groups[2]) <= days_in_month(year, int(groups[1])):
+        return f"{year:04d}-{groups[1]} has {days_in_month(year, int(groups[1]))} days, not {int(groups[2])}"
+    if datatype == "dateTime":
+        h, m, sec = int(groups[3]), int(groups[4]), float(groups[5])
+        if m > 59 or sec >= 60 or h > 24 or (h == 24 and (m or sec)):
+            return f"{groups[3]}:{groups[4]}:{groups[5]} is not a time of day (00:00:00-23:59:59, or 24:00:00)"
+    tz = groups[-1]
+    if tz and tz != "Z" and (int(tz[1:3]) > 14 or int(tz[4:6]) > 59):
+        return f"timezone {tz} is out of range (-14:00..+14:00)"
+    return None
 
 
-TEMPORAL_PAD = "-01-01T00:00:00"
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year, negative ones included)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
-def temporal_key(lit: Literal) -> str:
-    """The lexical form padded to a dateTime (1990 → 1990-01-01T00:00:00): chronological order by string.
+def _civil_from_days(z: int) -> tuple[int, int, int]:
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + (3 if mp < 10 else -9)
+    return yoe + era * 400 + (m <= 2), m, d
 
-    Mixed-precision Freebase dates (gYear beside date) compare by their first instant; the SPARQL we
-    emit computes the very same string with CONCAT/SUBSTR, so every backend orders them alike.
+
+def _year_text(year: int) -> str:
+    return f"-{-year:04d}" if year < 0 else f"{year:04d}"
+
+
+def canonical_temporal(datatype: str, match: re.Match) -> str:
+    """The lexical form with its timezone resolved the way Virtuoso over the Freebase dump sees it.
+
+    Freebase's values carry no timezone, and Virtuoso reads a timezone-less value in the server's zone;
+    the GrailQA/WebQSP servers run at -08:00, which is why official GrailQA queries write `-08:00` on their
+    date literals. So a dateTime with a zone is moved to its -08:00 wall-clock time and written without one
+    (`2007-08-11T23:48:45Z` → `2007-08-11T15:48:45`), and a date, gYear or gYearMonth keeps its calendar
+    value with the zone dropped (`2002-07-08:00` → `2002-07`). `24:00:00` becomes the next day's 00:00:00.
     """
-    text = lit.lexical
-    return text + TEMPORAL_PAD[max(len(text) - 4, 0):]
+    groups = match.groups()
+    tz = groups[-1]
+    text = match.group(0)[: len(match.group(0)) - len(tz or "")]
+    if datatype != "dateTime" or (not tz and int(groups[3]) != 24):
+        return text
+    year, month, day = int(groups[0]), int(groups[1]), int(groups[2])
+    frac = groups[6] or ""
+    seconds = int(groups[3]) * 3600 + int(groups[4]) * 60 + int(float(groups[5]))
+    offset = 0 if not tz or tz == "Z" else (1 if tz[0] == "+" else -1) * (int(tz[1:3]) * 60 + int(tz[4:6])) * 60
+    shift = 0 if tz is None else DEFAULT_TZ_MINUTES * 60 - offset
+    total = _days_from_civil(year, month, day) * 86400 + seconds + shift
+    days, secs = divmod(total, 86400)
+    y, m, d = _civil_from_days(days)
+    return f"{_year_text(y)}-{m:02d}-{d:02d}T{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}{frac}"
+
+
+TemporalKey = tuple[int, int, int, float]
+
+
+def temporal_key(lit: Literal, last: bool = False) -> TemporalKey:
+    """(year, month, day, second of the day): the value's first instant, or its last with `last`.
+
+    Compared as numbers, never as text, so BC years order right (-0750 before -0375) and years past 9999
+    too. Mixed precisions compare by their first instant (1998 is 1998-01-01T00:00:00); the SPARQL we emit
+    computes the same number (kb/compare.py: temporal_number), so every engine orders them alike.
+    """
+    match = _TEMPORAL_RE[lit.datatype].match(lit.lexical)
+    groups = match.groups()
+    year = int(groups[0])
+    month = int(groups[1]) if lit.datatype != "gYear" else (12 if last else 1)
+    day = int(groups[2]) if lit.datatype in ("date", "dateTime") else (31 if last else 1)
+    if lit.datatype == "dateTime":
+        second = int(groups[3]) * 3600 + int(groups[4]) * 60 + float(groups[5])
+    else:
+        second = 86400.0 if last else 0.0
+    return year, month, day, second
 
 
 def compare(a: Term, b: Term) -> int | None:

@@ -6,10 +6,20 @@ written to mean exactly the same and `verify-data` checks all three on every bac
 
 Conventions (documented once, shared with the SPARQL translation):
 * comparisons follow SPARQL: numbers by value; temporal values (date, gYear, gYearMonth, dateTime)
-  chronologically by their first instant (`temporal_key`); other mixes never satisfy a comparison;
-* ARGMAX/ARGMIN keep every member tied at the best value;
-* TC keeps a member whose start is not after the period and whose end is not before it (a missing
-  start or end does not exclude it); NOW is `TC_NOW`, the date WebQSP uses for its Freebase snapshot.
+  chronologically by their first instant, as numbers (BC years included); other mixes never satisfy;
+* ARGMAX/ARGMIN rank the numbers along the path, or the temporal values when there are no numbers, and
+  keep every member tied at the best value;
+* TC and time_macro: logic/temporal.py.
+
+`semantics` selects whose conventions hold (`temporal.SEMANTICS`):
+* "default": the above, for training and for the package's own data: every answer the form's meaning
+  implies, deterministic (ties kept) and the same on every route;
+* "grailqa": the official GrailQA queries: all query-graph nodes (answer, intermediate nodes, topic
+  entities) bind different entities (logic/injective.py), so topic entities are never answers;
+* "webqsp": the official WebQSP queries: topic entities are never answers, only untagged or English
+  literals are, a top-level ARGMAX/ARGMIN answers one member (`ORDER BY … LIMIT 1`; of tied members the
+  first in id order, where Virtuoso's pick is undefined), TC/time_macro compare first instants, and a
+  time_macro of 2015 means NOW (temporal.py). Use these two when scoring against official answers.
 """
 from __future__ import annotations
 
@@ -17,88 +27,28 @@ from typing import Iterable, Union
 
 from ..errors import ActionError, ConversionError, UnknownTermError
 from ..kb.base import KB, Step, compare_filter
-from ..kb.terms import Literal, Term, compare, term_sort_key
+from ..kb.compare import best_of, ties_with
+from ..kb.terms import Literal, Term, term_sort_key
 from .actions import NOW, Action, RelPath, Var
-from .sexpr import (And, Arg, Class, Compare, Const, Count, Entity, Join, Now, SetExpr, TC, classes, entities,
-                    relations, steps)
-
-TC_NOW = "2015-08-10"
-TC_PAIRS = (("from", "to"), ("from_date", "to_date"), ("start_date", "end_date"),
-            ("start_time", "end_time"), ("begin_date", "end_date"), ("date_started", "date_ended"))
+from .injective import execute_injective
+from .sexpr import (And, Arg, Chain, Class, Compare, Const, Count, Entity, Join, Now, Path, Rel, Rev, SetExpr, TC,
+                    TimeMacro, check_depth, classes, entities, relations, steps)
+from .temporal import (SEMANTICS, TC_NOW, TC_PAIRS, check_semantics, is_time_macro, period_bounds, time_filter,
+                       time_macro_members, time_pair)
 
 BOOKKEEPING = ("type.", "freebase.")  # schema relations get_relations leaves out (still usable)
+__all__ = ["SEMANTICS", "TC_NOW", "TC_PAIRS", "period_bounds", "time_pair", "time_filter", "execute", "run_action",
+           "run_actions", "argbest", "answer_of_actions", "form_of_actions"]
 
 
 # ---------------------------------------------------------------------------- shared operators
 def argbest(kb: KB, members: Iterable[Term], path: tuple[Step, ...], op: str) -> set[Term]:
     """ARGMAX/ARGMIN: every member whose value along `path` is the best one (ties kept)."""
     vals = kb.values(members, path)
-    ordered = [v for vs in vals.values() for v in vs if isinstance(v, Literal)]
-    if not ordered:
+    best = best_of((v for vs in vals.values() for v in vs), op)
+    if best is None:
         return set()
-    best = (max if op.upper() == "ARGMAX" else min)(ordered, key=lambda v: v.sort_key())
-    return {m for m, vs in vals.items() if any(compare(v, best) == 0 or v == best for v in vs)}
-
-
-def period_bounds(time: Union[Literal, str]) -> tuple[str, str]:
-    """(first day, last day) of the period a TC names, as YYYY-MM-DD strings."""
-    if time == NOW or isinstance(time, Now):
-        return TC_NOW, TC_NOW
-    text = time.lexical
-    if time.datatype == "integer" or time.datatype == "gYear":
-        year = text.lstrip("+")
-        return f"{year}-01-01", f"{year}-12-31"
-    if time.datatype == "gYearMonth":
-        return f"{text[:7]}-01", f"{text[:7]}-31"
-    return text[:10], text[:10]
-
-
-def _prefix_le(value: Term, bound: str) -> bool:
-    if not isinstance(value, Literal):
-        return False
-    s = value.lexical[:10]
-    return s <= bound[:len(s)]
-
-
-def _prefix_ge(value: Term, bound: str) -> bool:
-    if not isinstance(value, Literal):
-        return False
-    s = value.lexical[:10]
-    return s >= bound[:len(s)]
-
-
-def time_pair(relation: str) -> tuple[str | None, str | None]:
-    """(start relation, end relation) of a TC relation: `….from` pairs with `….to`, and so on."""
-    for start, end in TC_PAIRS:
-        if relation.endswith("." + start):
-            return relation, relation[: -len(start)] + end
-        if relation.endswith("." + end):
-            return relation[: -len(end)] + start, relation
-    return None, None
-
-
-def time_filter(kb: KB, members: Iterable[Term], relation: str, time: Union[Literal, str]) -> set[Term]:
-    """TC: members whose [start, end] (from the relation pair) overlaps the period; a point otherwise.
-
-    Dates compare as strings cut to the stored precision (1990 vs 1990-05-01 compares 1990 with 1990),
-    exactly as the SPARQL translation does with SUBSTR/STRLEN.
-    """
-    members = set(members)
-    low, high = period_bounds(time)
-    start, end = time_pair(relation)
-    if start is None:
-        vals = kb.values(members, ((relation, True),))
-        return {m for m in members if m not in vals or any(_prefix_le(v, high) and _prefix_ge(v, low) for v in vals[m])}
-    starts = kb.values(members, ((start, True),))
-    ends = kb.values(members, ((end, True),))
-    keep = set()
-    for m in members:
-        if m in starts and not any(_prefix_le(v, high) for v in starts[m]):
-            continue
-        if m in ends and not any(_prefix_ge(v, low) for v in ends[m]):
-            continue
-        keep.add(m)
-    return keep
+    return {m for m, vs in vals.items() if any(ties_with(v, best) for v in vs)}
 
 
 def count_literal(members: Iterable[Term]) -> Literal:
@@ -111,26 +61,51 @@ def unknown_terms(node: SetExpr, kb: KB) -> list[str]:
     missing = []
     for kind, names in (("entity", entities(node)), ("relation", relations(node)), ("class", classes(node))):
         for name in dict.fromkeys(names):
+            if kind == "relation" and is_time_macro(name):
+                continue  # a virtual relation (logic/temporal.py)
             if not kb.knows(name, kind):
                 missing.append(f"{kind} {name}")
     return missing
 
 
-def execute(node: SetExpr, kb: KB, check: bool = True) -> frozenset[Term]:
-    """The answer set of a parsed logical form (COUNT gives one integer literal).
+def execute(node: SetExpr, kb: KB, check: bool = True, semantics: str = "default") -> frozenset[Term]:
+    """The answer set of a parsed logical form (COUNT gives one integer literal) under `semantics`.
 
     With `check`, a form naming an unknown entity, relation or class raises UnknownTermError
     instead of silently answering the empty set.
     """
+    check_depth(node)
+    check_semantics(semantics)
     if check:
         missing = unknown_terms(node, kb)
         if missing:
             raise UnknownTermError(f"not in the KB ({kb.name}): {', '.join(missing)}. Check the spelling, or "
                                    "find ids with `gapd-lite kb-stats` / get_relations.")
+    if semantics == "grailqa":
+        return frozenset(execute_injective(node, kb))
+    if semantics == "webqsp":
+        return frozenset(_webqsp(node, kb))
     return frozenset(_eval(node, kb))
 
 
-def _eval(node: SetExpr, kb: KB) -> set[Term]:
+def _webqsp(node: SetExpr, kb: KB) -> set[Term]:
+    """The official WebQSP query's answer: topic entities and non-English literals left out, one ARGMAX member."""
+    if isinstance(node, Count):
+        return {count_literal(_webqsp(node.arg, kb))}
+    topic = set(entities(node))
+    keep = lambda ms: {m for m in ms if m not in topic and not _foreign(m)}  # noqa: E731
+    if isinstance(node, Arg):
+        best = argbest(kb, keep(_eval(node.arg, kb, "webqsp")), steps(node.path), node.op)
+        return set(sorted(best, key=term_sort_key)[:1])
+    return keep(_eval(node, kb, "webqsp"))
+
+
+def _foreign(term: Term) -> bool:
+    """A literal tagged with a language other than English (`langMatches(lang(?x), 'en')` fails)."""
+    return isinstance(term, Literal) and bool(term.lang) and not (term.lang == "en" or term.lang.startswith("en-"))
+
+
+def _eval(node: SetExpr, kb: KB, semantics: str = "default") -> set[Term]:
     if isinstance(node, Entity):
         return {node.id}
     if isinstance(node, Const):
@@ -138,13 +113,13 @@ def _eval(node: SetExpr, kb: KB) -> set[Term]:
     if isinstance(node, Class):
         return kb.instances(node.name)
     if isinstance(node, Join):
-        return kb.walk_back(_eval(node.arg, kb), steps(node.path))
+        return kb.walk_back(_eval(node.arg, kb, semantics), steps(node.path))
     if isinstance(node, And):
-        return _eval_and(node, kb)
+        return _eval_and(node, kb, semantics)
     if isinstance(node, Count):
-        return {count_literal(_eval(node.arg, kb))}
+        return {count_literal(_eval(node.arg, kb, semantics))}
     if isinstance(node, Arg):
-        return argbest(kb, _eval(node.arg, kb), steps(node.path), node.op)
+        return argbest(kb, _eval(node.arg, kb, semantics), steps(node.path), node.op)
     if isinstance(node, Compare):
         return kb.compare_all(steps(node.path), node.op, node.value.literal)
     if isinstance(node, TC):
@@ -152,27 +127,35 @@ def _eval(node: SetExpr, kb: KB) -> set[Term]:
         if len(rel) != 1 or not rel[0][1]:
             raise ConversionError("TC needs a single forward relation such as government.government_position_held.from")
         time = NOW if isinstance(node.time, Now) else node.time.literal
-        return time_filter(kb, _eval(node.arg, kb), rel[0][0], time)
+        return time_filter(kb, _eval(node.arg, kb, semantics), rel[0][0], time, semantics)
+    if isinstance(node, TimeMacro):
+        return _time_macro(node, kb, time_macro_members(kb, node.relation), semantics)
     raise ConversionError(f"cannot execute {node!r}")
 
 
-def _eval_and(node: And, kb: KB) -> set[Term]:
+def _time_macro(node: TimeMacro, kb: KB, members: Iterable[Term], semantics: str) -> set[Term]:
+    return time_filter(kb, members, node.relation, NOW if isinstance(node.time, Now) else node.time.literal, semantics)
+
+
+def _eval_and(node: And, kb: KB, semantics: str = "default") -> set[Term]:
     """Intersect, but filter instead of enumerating a class or a bare comparative when the other side is anchored."""
     left, right = node.left, node.right
     if _is_filter(left) and not _is_filter(right):
         left, right = right, left
     if _is_filter(right) and not (isinstance(left, Class) and isinstance(right, Compare)):
-        members = _eval(left, kb)
+        members = _eval(left, kb, semantics)
         if isinstance(right, Class):
             return kb.filter_class(members, right.name)
+        if isinstance(right, TimeMacro):
+            return _time_macro(right, kb, members, semantics)
         return compare_filter(kb, members, steps(right.path), right.op, right.value.literal)
     if isinstance(left, Class) and isinstance(right, Compare):
-        return kb.filter_class(_eval(right, kb), left.name)
-    return _eval(left, kb) & _eval(right, kb)
+        return kb.filter_class(_eval(right, kb, semantics), left.name)
+    return _eval(left, kb, semantics) & _eval(right, kb, semantics)
 
 
 def _is_filter(node: SetExpr) -> bool:
-    return isinstance(node, (Class, Compare))
+    return isinstance(node, (Class, Compare, TimeMacro))
 
 
 # ---------------------------------------------------------------------------- actions
@@ -223,7 +206,8 @@ def run_action(kb: KB, action: Action, bindings: list[frozenset[Term]]) -> Union
     elif name == "time_filter":
         (rel, fwd), = args[1].steps
         if not fwd:
-            raise ActionError("time_filter needs a forward relation such as government.government_position_held.from")
+            raise ActionError("time_filter needs a forward relation such as government.government_position_held.from "
+                              "or people.marriage.time_macro")
         result = time_filter(kb, resolve(args[0], bindings), rel, args[2])
     elif name == "answer":
         result = resolve(args[0], bindings)
@@ -247,3 +231,67 @@ def run_actions(kb: KB, actions: Iterable[Action]) -> tuple[list[frozenset[Term]
 
 def sorted_terms(terms: Iterable[Term]) -> list[Term]:
     return sorted(terms, key=term_sort_key)
+
+
+# ---------------------------------------------------------------------------- official answers of actions
+def _path_of(steps_: tuple[Step, ...]) -> Path:
+    hops = [Rel(name) if fwd else Rev(Rel(name)) for name, fwd in steps_]
+    path = hops[-1]
+    for hop in reversed(hops[:-1]):
+        path = Chain(hop, path)
+    return path
+
+
+def form_of_actions(actions: Iterable[Action]) -> SetExpr:
+    """The logical form an action program spells (the inverse of to_actions), ending at its answer."""
+    forms: list[SetExpr] = []
+
+    def node(arg) -> SetExpr:
+        if isinstance(arg, Var):
+            if arg.index >= len(forms):
+                raise ActionError(f"variable #{arg.index} is not defined")
+            return forms[arg.index]
+        return Const(arg) if isinstance(arg, Literal) else Entity(arg)
+
+    for action in actions:
+        name, args = action.name, action.args
+        if name == "answer":
+            return node(args[0])
+        if not action.binds:
+            continue
+        if name == "get_instances":
+            form: SetExpr = Class(args[0])
+        elif name == "get_neighbors":
+            (rel, fwd), = args[1].steps
+            form = Join(Rev(Rel(rel)) if fwd else Rel(rel), node(args[0]))
+        elif name == "intersection":
+            a, b = node(args[0]), node(args[1])
+            form = a if a == b else And(a, b)
+        elif name == "filter_class":
+            form = And(node(args[0]), Class(args[1]))
+        elif name in ("argmax", "argmin"):
+            form = Arg(name.upper(), node(args[0]), _path_of(args[1].steps))
+        elif name == "count":
+            form = Count(node(args[0]))
+        elif name in ("lt", "le", "gt", "ge"):
+            path, bound = (args[0], args[1]) if len(args) == 2 else (args[1], args[2])
+            form = Compare(name, _path_of(path.steps), Const(bound))
+            if len(args) == 3:
+                form = And(node(args[0]), form)
+        elif name == "time_filter":
+            (rel, _), = args[1].steps
+            when = Now() if args[2] == NOW else Const(args[2])
+            form = (And(TimeMacro(rel, when), node(args[0])) if is_time_macro(rel)
+                    else TC(node(args[0]), Rel(rel), when))
+        else:
+            raise ActionError(f"unknown action {name!r}")
+        forms.append(form)
+    raise ActionError("the program has no answer(...) step")
+
+
+def answer_of_actions(kb: KB, actions: Iterable[Action], semantics: str = "default") -> frozenset[Term]:
+    """The answer of an action program under `semantics`: the official answer of the form it spells."""
+    actions = list(actions)
+    if check_semantics(semantics) == "default":
+        return run_actions(kb, actions)[1] or frozenset()
+    return execute(form_of_actions(actions), kb, check=False, semantics=semantics)

@@ -7,11 +7,14 @@ Grammar (GrailQA, Gu et al. 2021, plus the WebQSP variants of public preprocessi
            | (ARGMAX set path) | (ARGMIN set path)
            | (lt path LITERAL) | (le ...) | (gt ...) | (ge ...)
            | (TC set RELATION time)               time := YEAR | LITERAL | NOW
+           | (JOIN TYPE.time_macro time)          WebQSP preprocessing: CVTs of TYPE whose period overlaps time
     path  := RELATION | (R path) | (JOIN path path)
     ENTITY  := m.xxx | g.xxx
     LITERAL := lexical^^http://www.w3.org/2001/XMLSchema#type | "text"[@lang | ^^type] | 42 | 4.5
 
 `(JOIN r X)` is every subject s with r(s, x) for some x in X; `(JOIN (R r) X)` follows r forwards.
+`time_macro` is a virtual relation (logic/temporal.py); its year may be written `2015^^…#date` as the public
+WebQSP preprocessing (RnG-KBQA, ChatKBQA) writes it.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from ..errors import LiteralError, SExprError
 from ..kb.terms import XSD_NS, Literal, is_entity_id, is_schema_id, unquote
 
 COMPARATIVES = ("lt", "le", "gt", "ge")
+MAX_DEPTH = 100  # deepest nesting accepted: real GrailQA/WebQSP forms stay under 10, and the tree functions recurse
 OPERATORS = ("AND", "JOIN", "R", "COUNT", "ARGMAX", "ARGMIN", "TC") + COMPARATIVES
 FUNCTION_OF = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -109,7 +113,14 @@ class TC:
     time: Union[Const, Now]
 
 
-SetExpr = Union[Entity, Const, Class, Join, And, Count, Arg, Compare, TC]
+@dataclass(frozen=True)
+class TimeMacro:
+    """`(JOIN people.marriage.time_macro 2015^^…#date)`: the CVTs whose own from/to period overlaps the time."""
+    relation: str  # <cvt type>.time_macro
+    time: Union[Const, Now]
+
+
+SetExpr = Union[Entity, Const, Class, Join, And, Count, Arg, Compare, TC, TimeMacro]
 
 
 def steps(path: Path) -> tuple[tuple[str, bool], ...]:
@@ -173,6 +184,8 @@ def _read(text: str) -> Union[_List, _Tok]:
     top = None
     for tok in toks:
         if tok.text == "(" and not tok.quoted:
+            if len(stack) == MAX_DEPTH:
+                raise SExprError(_too_deep(f"more than {MAX_DEPTH}"), text, tok.pos)
             stack.append(_List([], tok.pos))
         elif tok.text == ")" and not tok.quoted:
             if not stack:
@@ -196,9 +209,52 @@ def _read(text: str) -> Union[_List, _Tok]:
     return top
 
 
+def _too_deep(levels: str) -> str:
+    return (f"logical form nested {levels} levels deep; at most {MAX_DEPTH} are supported (real forms stay under 10)")
+
+
+def depth(node) -> int:
+    """Nesting depth of a tree (an atom 0, each operator one more), computed without recursion."""
+    best, todo = 0, [(node, 0)]
+    while todo:
+        item, level = todo.pop()
+        parts = _parts(item)
+        if parts:
+            best = max(best, level + 1)
+            todo.extend((part, level + 1) for part in parts)
+    return best
+
+
+def _parts(node) -> tuple:
+    if isinstance(node, (Join, Compare)):
+        return (node.path, node.arg if isinstance(node, Join) else node.value)
+    if isinstance(node, And):
+        return (node.left, node.right)
+    if isinstance(node, Count):
+        return (node.arg,)
+    if isinstance(node, Arg):
+        return (node.arg, node.path)
+    if isinstance(node, TC):
+        return (node.arg, node.rel, node.time)
+    if isinstance(node, Rev):
+        return (node.path,)
+    if isinstance(node, Chain):
+        return (node.first, node.second)
+    return ()
+
+
+def check_depth(node) -> None:
+    """Raise SExprError for a tree nested deeper than MAX_DEPTH (one built in code rather than parsed)."""
+    levels = depth(node)
+    if levels > MAX_DEPTH:
+        raise SExprError(_too_deep(f"{levels:,}"))
+
+
 # ---------------------------------------------------------------------------- literals
 _BARE_INT = re.compile(r"^[+-]?\d+$")
 _BARE_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)$")
+_YEAR = re.compile(r"^-?\d{4,}$")
+TIME_MACRO_SUFFIX = ".time_macro"
 _LANG_TAIL = re.compile(r"^@([a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*)$")
 
 
@@ -271,7 +327,10 @@ class _Builder:
         items = node.items
         if op == "JOIN":
             self.arity(node, op, 2, "relation, set")
-            return Join(self.path(items[1]), self.set_expr(items[2]))
+            path = self.path(items[1])
+            if isinstance(path, Rel) and path.name.endswith(TIME_MACRO_SUFFIX):
+                return TimeMacro(path.name, self.macro_time(items[2]))
+            return Join(path, self.set_expr(items[2]))
         if op == "AND":
             self.arity(node, op, 2, "set, set")
             return And(self.set_expr(items[1]), self.set_expr(items[2]))
@@ -295,6 +354,19 @@ class _Builder:
                     raise self.err("TC needs a year, a date or NOW", time)
             return TC(self.set_expr(items[1]), self.path(items[2]), when)
         raise self.err(f"{op} cannot stand where a set is expected; (R relation) belongs in a relation position", node)
+
+    def macro_time(self, node) -> Union[Const, Now]:
+        """The time of a time_macro: a year (also `2015^^…#date`, as WebQSP preprocessing types it), a date or NOW."""
+        if isinstance(node, _Tok) and node.text == "NOW":
+            return Now(node.text)
+        if isinstance(node, _Tok) and "^^" in node.text and not node.quoted:
+            lexical, dtype = node.text.split("^^", 1)
+            if _YEAR.match(lexical) and dtype.strip("<>").endswith(("#date", "#dateTime", ":date", ":dateTime")):
+                return Const(Literal.typed(lexical, "gYear"), node.text)
+        when = self.const(node, "the time of a time_macro (a year, a date or NOW)")
+        if not (when.literal.is_temporal or when.literal.datatype == "integer"):
+            raise self.err("a time_macro needs a year, a date or NOW", node)
+        return when
 
     def atom(self, tok: _Tok) -> SetExpr:
         if _looks_literal(tok):
@@ -367,6 +439,8 @@ def to_sexpr(node: Union[SetExpr, Path, Now]) -> str:
         return f"({node.op} {to_sexpr(node.path)} {to_sexpr(node.value)})"
     if isinstance(node, TC):
         return f"(TC {to_sexpr(node.arg)} {to_sexpr(node.rel)} {to_sexpr(node.time)})"
+    if isinstance(node, TimeMacro):
+        return f"(JOIN {node.relation} {to_sexpr(node.time)})"
     raise TypeError(f"not an S-expression node: {node!r}")
 
 
@@ -402,6 +476,8 @@ def relations(node: SetExpr) -> list[str]:
     if isinstance(node, (Arg, TC)):
         path = node.path if isinstance(node, Arg) else node.rel
         return relations(node.arg) + [name for name, _ in _in_text_order(path)]
+    if isinstance(node, TimeMacro):
+        return [node.relation]
     return [name for child in children(node) for name in relations(child)]
 
 
@@ -430,7 +506,7 @@ def function_of(node: SetExpr) -> str:
             return n.op.lower()
         if isinstance(n, Compare):
             return FUNCTION_OF[n.op]
-        if isinstance(n, TC):
+        if isinstance(n, (TC, TimeMacro)):
             return "TC"
     return "none"
 

@@ -11,7 +11,9 @@ from .actions import NOW, Action, Node, RelPath, Var
 from ..kb.base import KB
 from ..kb.terms import Term
 from .execute import run_action
-from .sexpr import And, Arg, Class, Compare, Const, Count, Entity, Join, Now, SetExpr, TC, parse, steps
+from ..errors import ConversionError
+from .sexpr import (And, Arg, Class, Compare, Const, Count, Entity, Join, Now, SetExpr, TC, TimeMacro, check_depth,
+                    parse, steps)
 
 
 class _Compiler:
@@ -54,12 +56,15 @@ class _Compiler:
         if isinstance(expr, TC):
             time = NOW if isinstance(expr.time, Now) else expr.time.literal
             return self.emit("time_filter", self.node(expr.arg), RelPath(steps(expr.rel)), time)
+        if isinstance(expr, TimeMacro):
+            raise ConversionError(f"{expr.relation} constrains a set and cannot stand alone: write "
+                                  f"(AND (JOIN {expr.relation} YEAR) set)")
         raise AssertionError(expr)
 
     def conjunction(self, expr: And) -> Var:
         """Mirror execute._eval_and: filter by a class or comparative when the other side is anchored."""
         left, right = expr.left, expr.right
-        is_filter = lambda e: isinstance(e, (Class, Compare))  # noqa: E731
+        is_filter = lambda e: isinstance(e, (Class, Compare, TimeMacro))  # noqa: E731
         if is_filter(left) and not is_filter(right):
             left, right = right, left
         if is_filter(right) and isinstance(left, Class) and isinstance(right, Compare):
@@ -68,6 +73,9 @@ class _Compiler:
             base = self.node(left)
             if isinstance(right, Class):
                 return self.emit("filter_class", base, right.name)
+            if isinstance(right, TimeMacro):  # an action the agent can write: time_filter(#k, T.time_macro, 2015)
+                time = NOW if isinstance(right.time, Now) else right.time.literal
+                return self.emit("time_filter", base, RelPath(((right.relation, True),)), time)
             return self.emit(right.op, base, RelPath(steps(right.path)), right.value.literal)
         return self.emit("intersection", self.node(left), self.node(right))
 
@@ -76,6 +84,7 @@ def to_actions(expr: SetExpr | str) -> list[Action]:
     """The gold action sequence for a logical form, ending with `answer(#k)`."""
     if isinstance(expr, str):
         expr = parse(expr)
+    check_depth(expr)
     compiler = _Compiler()
     result = compiler.node(expr)
     compiler.actions.append(Action("answer", (result,)))
