@@ -69,17 +69,18 @@ def agent_episode(kb, question, model: str, adapter: str | None):
     """[4/5] the model plays one episode through the environment (greedy); returns the policy for step 5."""
     from .agent.rollout import RolloutConfig, rollout
     from .env.kbqa_env import EnvConfig
-    from .models import ModelConfig, load_policy
+    from .errors import ConfigError
+    from .models import ModelConfig, adapter_model_config, load_policy, resolve_adapter
     from .training.rewards import f1
 
     t0 = time.perf_counter()
-    from .errors import ConfigError
-    from .models import resolve_adapter
-
     try:
         path, missing = resolve_adapter(adapter), ""
     except ConfigError as exc:  # the demo still runs, zero-shot, and says how to get the adapter
         path, missing = None, f": {exc}"
+    trained_on = adapter_model_config(path) if path is not None else None
+    if trained_on is not None and trained_on.name != model:  # e.g. --model tiny with the bundled sft policy
+        path, missing = None, f": the adapter {adapter} was trained on --model {trained_on.name}"
     policy = load_policy(ModelConfig(name=model), adapter=path)
     if path is not None:
         source = f"{model} + adapter {adapter}"

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -354,12 +354,14 @@ class Policy:
         return path
 
     def load_adapter(self, path: str | os.PathLike) -> None:
-        """Load adapters saved by save_adapter into this policy's model (same base, same LoRA shape)."""
+        """Load adapters saved by save_adapter into this policy's model (same base, same LoRA shape); a bundled
+        name (sft, grpo, gapd) loads that policy, `none` loads nothing."""
         from peft import load_peft_weights, set_peft_model_state_dict
 
-        path = Path(path)
-        if not (path / "adapter_config.json").is_file():
-            raise ConfigError(f"no adapter at {path}: expected a folder written by Policy.save_adapter (adapter_config.json + weights)")
+        resolved = resolve_adapter(path)
+        if resolved is None:
+            return
+        path = resolved
         weights = load_peft_weights(str(path), device=str(self.device))
         try:
             result = set_peft_model_state_dict(self.model, weights)
@@ -405,13 +407,37 @@ class MergedGenerator:
         self.merged = True
 
 
-def load_policy(cfg: ModelConfig | None = None, device: str | torch.device | None = None) -> Policy:
-    """Tokenizer + base model + LoRA on one device: what the trainer and the notebooks start from."""
-    cfg = cfg or ModelConfig()
+def resolve_adapter(spec: str | os.PathLike | None) -> Path | None:
+    """`sft|grpo|gapd` → the bundled adapter's folder, `none` → None, a path → that adapter folder (checked)."""
+    from .policies import resolve
+
+    return resolve(spec)
+
+
+def adapter_model_config(path: str | os.PathLike) -> ModelConfig | None:
+    """The ModelConfig an adapter folder was trained with (None if it does not say), so its LoRA shape fits."""
+    saved = Path(path) / ADAPTER_CONFIG_FILE
+    if not saved.is_file():
+        return None
+    known = {f.name for f in fields(ModelConfig)}
+    return ModelConfig(**{k: v for k, v in json.loads(saved.read_text()).items() if k in known})
+
+
+def load_policy(cfg: ModelConfig | None = None, device: str | torch.device | None = None,
+                adapter: str | os.PathLike | None = None) -> Policy:
+    """Tokenizer + base model + LoRA on one device: what the trainer and the notebooks start from.
+
+    `adapter` loads trained weights: a bundled name (sft, grpo, gapd), `none`, or a folder; without a `cfg`
+    the adapter's own ModelConfig is used, so `load_policy(adapter="sft")` is enough."""
+    path = resolve_adapter(adapter)
+    cfg = cfg or (adapter_model_config(path) if path else None) or ModelConfig()
     device = resolve_device(device)
     tokenizer = load_tokenizer(cfg)
     model = add_lora(load_base_model(cfg, device), cfg)
-    return Policy(model=model, tokenizer=tokenizer, device=device, config=cfg)
+    policy = Policy(model=model, tokenizer=tokenizer, device=device, config=cfg)
+    if path is not None:
+        policy.load_adapter(path)
+    return policy
 
 
 def chat_ids(tokenizer: Any, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> list[int]:
