@@ -67,14 +67,21 @@ def cmd_query(args) -> int:
     return 0
 
 
+def _add_semantics_flag(p, what: str) -> None:
+    from .logic.temporal import SEMANTICS
+    p.add_argument("--semantics", choices=SEMANTICS, default="default",
+                   help=f"whose conventions {what} follow: default (the package's), grailqa or webqsp (the official "
+                        "queries': topic entities never answers, GrailQA's distinct nodes, WebQSP's LIMIT 1)")
+
+
 def cmd_convert(args) -> int:
     from .convert import convert_file
     if not args.out:
-        counts = convert_file(args.input, sys.stdout)
+        counts = convert_file(args.input, sys.stdout, args.semantics)
     else:
         out = check_output(args.out, inputs=(args.input,))
         with atomic_output(out) as f:  # a run that stops early leaves no file that looks complete
-            counts = convert_file(args.input, f)
+            counts = convert_file(args.input, f, args.semantics)
     print(f"converted {counts['ok']} of {counts['total']} record(s); {counts['error']} with an error"
           + (f" (see the 'error' field in {args.out})" if counts["error"] and args.out else ""), file=sys.stderr)
     return 0
@@ -97,7 +104,7 @@ def cmd_verify_data(args) -> int:
     reports, problems = [], []
     for name in backends:
         kb = _open(args, name)
-        report, bad = verify_backend(questions, kb, progress=not args.quiet)
+        report, bad = verify_backend(questions, kb, progress=not args.quiet, semantics=args.semantics)
         reports.append(report)
         problems += bad
         kb.close()
@@ -293,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", help="GrailQA/WebQSP json(l) → jsonl with gold actions and SPARQL")
     p.add_argument("input", help="GrailQA json/jsonl or WebQSP json")
     p.add_argument("--out", help="output jsonl (default: stdout)")
+    _add_semantics_flag(p, "the SPARQL written")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("verify-data", help="check S-expression = SPARQL = actions = stored answers on every backend")
@@ -301,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backends", help="comma-separated subset of memory,oxigraph,rdflib,http")
     p.add_argument("--limit", type=int, default=0, help="check only the first N questions")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_semantics_flag(p, "the forms and actions checked against the stored answers")
     p.set_defaults(func=cmd_verify_data)
 
     presets = "; ".join(f"{m}: {', '.join(n for mm, n in PRESETS if mm == m)}" for m in METHODS)

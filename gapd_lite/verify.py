@@ -10,7 +10,7 @@ from .data import Question, answer_key
 from .errors import GapdError
 from .kb.base import KB
 from .kb.sparql import SparqlKB
-from .logic.execute import execute, run_actions
+from .logic.execute import answer_of_actions, execute
 from .logic.sexpr import parse
 from .logic.to_actions import to_actions
 
@@ -39,8 +39,13 @@ def _keys(terms) -> frozenset[str]:
     return frozenset(answer_key(t) for t in terms)
 
 
-def verify_backend(questions: list[Question], kb: KB, progress: bool = True) -> tuple[BackendReport, list[Disagreement]]:
-    """Run the three routes of every question on one backend and collect any disagreement."""
+def verify_backend(questions: list[Question], kb: KB, progress: bool = True,
+                   semantics: str = "default") -> tuple[BackendReport, list[Disagreement]]:
+    """Run the three routes of every question on one backend and collect any disagreement.
+
+    `semantics` (logic/execute.py): "default" for the package's own data; "grailqa"/"webqsp" to check
+    forms and actions against answers stored by the official queries.
+    """
     report, bad = BackendReport(kb.name), []
     start = time.perf_counter()
     for q in tqdm(questions, desc=f"verify on {kb.name}", disable=not progress, leave=False):
@@ -52,8 +57,8 @@ def verify_backend(questions: list[Question], kb: KB, progress: bool = True) -> 
         routes = {}
         try:
             tree = parse(q.s_expression)
-            routes["sexpr"] = lambda: execute(tree, kb)
-            routes["actions"] = lambda: run_actions(kb, to_actions(tree))[1]
+            routes["sexpr"] = lambda: execute(tree, kb, semantics=semantics)
+            routes["actions"] = lambda: answer_of_actions(kb, to_actions(tree), semantics)
         except GapdError as exc:
             bad.append(Disagreement(q.qid, kb.name, "sexpr", f"does not parse: {exc}"))
             continue

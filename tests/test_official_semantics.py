@@ -269,3 +269,39 @@ def test_lower_case_datetime_is_read_in_forms_actions_and_official_sparql(images
                 'FILTER(xsd:datetime(?d) >= "2005-01-01T00:00:00"^^xsd:datetime) }')
     for name in ("rdflib", "oxigraph"):
         assert set(images[name].run_query(official)) == {"m.0img"}
+
+
+def _question(form: str, answers: list[str], source: str = "grailqa"):
+    from gapd_lite.data import Answer, Question
+    return Question("q1", "which ride?", s_expression=form, answer=[Answer("Entity", a) for a in answers], source=source)
+
+
+def test_verify_checks_official_answers_under_the_official_semantics(rides):
+    from gapd_lite.verify import verify_backend
+    q = _question(RIDES, ["m.0b"])
+    for name in ("memory", "oxigraph"):
+        report, bad = verify_backend([q], rides[name], progress=False, semantics="grailqa")
+        assert not bad and report.ok["sexpr"] == report.ok["actions"] == 1
+        _, bad = verify_backend([q], rides[name], progress=False)  # default keeps m.0a too
+        assert {d.route for d in bad} == {"sexpr", "actions"}
+
+
+def test_convert_writes_the_sparql_of_the_chosen_semantics(rides):
+    from gapd_lite.convert import convert_question
+    default = convert_question(_question(RIDES, []))
+    grail = convert_question(_question(RIDES, []), "grailqa")
+    assert default["error"] is None and "sameTerm" not in default["sparql"] and "sameTerm" in grail["sparql"]
+    assert set(rides["oxigraph"].run_query(grail["sparql"])) == {"m.0b"}
+    webq = convert_question(_question(f"(ARGMAX amusement_parks.ride amusement_parks.ride.capacity)", [], "webqsp"), "webqsp")
+    assert webq["sparql"].endswith("LIMIT 1") and webq["actions"][-1] == "answer(#1)"
+    converted = convert_question(_question(MARRIAGE, [], "webqsp"))
+    assert converted["error"] is None and "time_macro" in converted["actions"][1]
+
+
+def test_the_semantics_flag_reaches_eval_convert_and_verify():
+    from gapd_lite.cli import build_parser
+    parser = build_parser()
+    for argv in (["convert", "in.json", "--semantics", "webqsp"], ["verify-data", "--semantics", "grailqa"]):
+        assert parser.parse_args(argv).semantics == argv[-1]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["convert", "in.json", "--semantics", "official"])
