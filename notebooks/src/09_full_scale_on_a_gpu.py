@@ -122,16 +122,18 @@ else:
 # Each run is resumable: rerunning a cell continues from its last checkpoint in `runs/`.
 
 # %%
-from gapd_lite.training.trainer import preset, rl_preset, train_rl, train_sft
+from gapd_lite.training.config import preset
+from gapd_lite.training.trainer import train_rl, train_sft
 
 if GPU:
-    sft_cfg = preset("gpu-small", model=cfg, out_dir="runs/nb09-sft", max_steps=sft_steps)
-    rl_cfg = rl_preset("gpu-small", "gapd", model=cfg, out_dir="runs/nb09-gapd", max_steps=rl_steps,
-                       init_adapter="runs/nb09-sft/final")
+    sft_cfg = preset("sft", "gpu-small", model=cfg, out_dir="runs/nb09-sft", num_updates=sft_steps)
+    rl_cfg = preset("gapd", "gpu-small", model=cfg, out_dir="runs/nb09-gapd", num_updates=rl_steps,
+                    init_adapter="runs/nb09-sft/final")
 else:
     print("GPU part skipped: running the smoke presets on the tiny model instead")
-    sft_cfg = preset("smoke", out_dir="runs/nb09-sft-smoke", max_steps=2)
-    rl_cfg = rl_preset("smoke", "gapd", out_dir="runs/nb09-gapd-smoke", max_steps=2, init_adapter="runs/nb09-sft-smoke/final")
+    sft_cfg = preset("sft", "smoke", out_dir="runs/nb09-sft-smoke", num_updates=2)
+    rl_cfg = preset("gapd", "smoke", out_dir="runs/nb09-gapd-smoke", num_updates=2,
+                    init_adapter="runs/nb09-sft-smoke/final")
 sft = train_sft(sft_cfg, kb=kb)
 print(f"SFT: {sft.steps} updates (resumed from {sft.resumed_from}), last loss {sft.last_loss:.3f}")
 del policy
@@ -150,7 +152,7 @@ from gapd_lite.agent.rollout import RolloutConfig
 from gapd_lite.data import load_split, sample_questions
 from gapd_lite.env.kbqa_env import EnvConfig
 from gapd_lite.eval import evaluate
-from gapd_lite.training.trainer import update_records
+from gapd_lite.training.loop import update_records
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 sft_rows = update_records(sft.log)
