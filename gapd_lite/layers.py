@@ -6,7 +6,7 @@ table and also fails on any import cycle. A new top-level module or subpackage m
 from __future__ import annotations
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("errors", "fields", "notebook_params", "layers", "outputs", "policies", "colab")),  # no gapd_lite imports but errors
+    ("base", ("errors", "fields", "notebook_params", "layers", "outputs", "policies")),  # no gapd_lite imports but errors
     ("kb", ("kb",)),  # the KB interface and its backends
     ("logic", ("logic",)),  # S-expressions, the action language, reference semantics, SPARQL, gold actions
     ("data", ("data",)),  # question splits and their loading
@@ -16,8 +16,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("agent", ("agent",)),  # prompts, rendering, trajectories, rollouts, the scripted gold agent
     ("anchors", ("anchors",)),  # mid-anchor matching
     ("training", ("training",)),  # rewards, losses, the GAPD update, SFT, the loop, checkpoints
-    ("tools", ("cli", "cliflags", "eval", "experiment", "bench", "benchio", "gpu_bench", "demo", "viz", "widgets",
-               "verify", "convert")),  # what people run; tools may import each other, but not in a cycle
+    ("tools", ("cli", "cliflags", "eval", "paired", "experiment", "bench", "benchio", "gpu_bench", "demo", "viz", "widgets",
+               "verify", "convert", "colab")),  # what people run; tools may import each other, but not in a cycle
 )
 
 
