@@ -24,13 +24,15 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from gapd_lite.models import ModelConfig
-from gapd_lite.training.trainer import JsonlLog, preset, train_sft, update_records
+from gapd_lite.training.config import preset
+from gapd_lite.training.loop import JsonlLog, update_records
+from gapd_lite.training.trainer import train_sft
 
-config = preset("cpu-small", out_dir="runs/sft-notebook", max_steps=2 if smoke else steps,
+config = preset("sft", "cpu-small", out_dir="runs/sft-notebook", num_updates=2 if smoke else steps,
                 batch_size=1 if smoke else 4, save_every=1, max_questions=16 if smoke else 200,
                 model=ModelConfig(name="embedded"))
 result = train_sft(config)
-print(f"{result.steps} steps in {result.seconds:.0f} s; resumed from step {result.resumed_from}")
+print(f"{result.steps} updates in {result.seconds:.0f} s; resumed from update {result.resumed_from}")
 
 # %% [markdown]
 # ## The loss curve
