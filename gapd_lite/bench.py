@@ -163,6 +163,54 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_turns: int =
             "goal": ">= 3.5x at batch 8 on 2 CPU cores", "goal_met": timings["one_at_a_time"] / timings["batched"] >= 3.5}
 
 
+def merged_copy(policy, dtype: str = "bfloat16"):
+    """A plain (no LoRA layers) copy of the policy with its adapter merged into the base weights, in `dtype`:
+    what evaluation can generate from, since greedy answers need no adapter bookkeeping."""
+    from dataclasses import replace
+
+    from .models import add_lora, adapter_state, load_adapter_state, load_base_model
+
+    cfg = replace(policy.config, quantize="none", gradient_checkpointing=False, lora_dropout=0.0, dtype=dtype)
+    model = add_lora(load_base_model(cfg, policy.device), cfg)
+    load_adapter_state(model, adapter_state(policy.model))
+    return model.merge_and_unload().eval()
+
+
+def bench_eval(questions: int = 80, adapter: str | None = "sft", model: str = "embedded", batch_size: int = 8,
+               fast_batch_size: int = 32, fast_dtype: str = "bfloat16", max_turns: int = 8) -> dict:
+    """Evaluation as it runs today (float32 LoRA policy, batch 8) against the fastest path the package offers
+    (the adapter merged into a `fast_dtype` copy, `fast_batch_size` episodes together), on the same dev
+    questions, in one run: questions per minute, F1 and valid format of each."""
+    from .data import load_split, sample_questions
+    from .env.kbqa_env import EnvConfig
+    from .eval import evaluate
+    from .kb import open_kb
+    from .models import ModelConfig, load_policy
+
+    policy = load_policy(ModelConfig(name=model), adapter=adapter)
+    kb = open_kb("memory")
+    qs = sample_questions(load_split("dev"), questions)
+    env = EnvConfig(max_turns=max_turns)
+    paths = {"baseline": (policy.model, RolloutConfig(greedy=True, batch_size=batch_size, env=env)),
+             "fast": (merged_copy(policy, fast_dtype), RolloutConfig(greedy=True, batch_size=fast_batch_size, env=env))}
+    out = {}
+    for name, (m, config) in paths.items():
+        t0 = time.perf_counter()
+        report = evaluate(m, policy.tokenizer, kb, qs, config, progress=True)
+        out[name] = (time.perf_counter() - t0, report.overall)
+    qpm = {k: 60 * len(qs) / sec for k, (sec, _) in out.items()}
+    f1 = {k: o["f1"] for k, (_, o) in out.items()}
+    return {"benchmark": "eval", "model": model, "adapter": adapter, "questions": len(qs), "machine": machine(),
+            "baseline": {"dtype": str(policy.model.dtype).removeprefix("torch."), "batch_size": batch_size,
+                         "lora": "unmerged"},
+            "fast": {"dtype": fast_dtype, "batch_size": fast_batch_size, "lora": "merged"},
+            "seconds": {k: sec for k, (sec, _) in out.items()}, "questions_per_minute": qpm,
+            "speedup": qpm["fast"] / qpm["baseline"], "f1": f1,
+            "valid_format": {k: o["valid_format"] for k, (_, o) in out.items()},
+            "goal": "speedup >= 4x with |dF1| <= 0.02",
+            "goal_met": qpm["fast"] / qpm["baseline"] >= 4 and abs(f1["fast"] - f1["baseline"]) <= 0.02}
+
+
 def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=None) -> dict:
     """Where the gold relation sits in the list `get_relations` shows before the gold hop, in the KB's
     (alphabetical) order and ranked by question overlap (env/relevance.py); and whether the classes listed with a
@@ -334,7 +382,7 @@ def _gpu(*args, **kwargs) -> dict:
     return bench_gpu(*args, **kwargs)
 
 
-BENCHMARKS = {"kb": bench_kb, "rollout": bench_rollout, "step": bench_step, "ranking": bench_ranking, "gpu": _gpu,
+BENCHMARKS = {"kb": bench_kb, "rollout": bench_rollout, "eval": bench_eval, "step": bench_step, "ranking": bench_ranking, "gpu": _gpu,
               "all": bench_all}
 HELP = {
     "limit": "questions whose forms are timed", "repeat": "repetitions per measurement (the best is kept)",
@@ -351,4 +399,6 @@ HELP = {
     "lora_r": "LoRA rank", "gen_tokens": "new tokens per generation probe",
     "tokenizer": "tokenizer folder for the random-weight shapes (default: the embedded one)",
     "static_cache": "also time generation with a static KV cache",
+    "batch_size": "episodes generated together on the baseline path", "fast_batch_size": "... on the fast path",
+    "fast_dtype": "weights of the fast path's merged copy (bfloat16 pays on CPUs with AMX-BF16)",
 }

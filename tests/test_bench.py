@@ -33,3 +33,31 @@ def test_bench_step_times_every_variant_on_the_same_batch():
     assert result["trajectories"] == 4 and result["action_steps"] > 4 and all(v > 0 for v in result["seconds"].values())
     assert result["gapd_over_grpo"] == result["seconds"]["gapd"] / result["seconds"]["grpo"]
     assert isinstance(result["goal_met"], bool)
+
+
+def test_bench_eval_times_both_paths_on_the_same_questions():
+    from gapd_lite.bench import bench_eval
+
+    out = bench_eval(questions=3, adapter=None, model="tiny", batch_size=1, fast_batch_size=3, max_turns=1)
+    assert out["questions"] == 3 and set(out["questions_per_minute"]) == {"baseline", "fast"}
+    assert out["speedup"] == out["questions_per_minute"]["fast"] / out["questions_per_minute"]["baseline"]
+    assert out["fast"] == {"dtype": "bfloat16", "batch_size": 3, "lora": "merged"} and isinstance(out["goal_met"], bool)
+
+
+def test_the_merged_copy_computes_what_the_lora_policy_computes():
+    import torch
+
+    from gapd_lite.bench import merged_copy
+    from gapd_lite.models import ModelConfig, load_policy
+
+    policy = load_policy(ModelConfig(name="tiny", lora_dropout=0.0))
+    for p in policy.model.parameters():  # a trained-looking adapter: B is zero at initialisation
+        if p.requires_grad:
+            torch.nn.init.normal_(p, std=0.05)
+    ids = torch.tensor([[1, 5, 9, 2, 7, 3]])
+    policy.model.eval()
+    with torch.no_grad():
+        want = policy.model(input_ids=ids).logits
+        got = merged_copy(policy, "float32")(input_ids=ids).logits
+    assert not hasattr(merged_copy(policy, "float32"), "peft_config")  # plain weights: no LoRA layers left
+    assert torch.allclose(want, got, atol=1e-4)

@@ -97,3 +97,18 @@ def test_group_advantages():
 def test_lambda_zero_is_exactly_grpo():
     g, d = torch.tensor(0.7), torch.tensor(3.0)
     assert gapd_loss(g, d, 0.0) is g and gapd_loss(g, d, 0.5).item() == pytest.approx(2.2)
+
+
+def test_shaped_advantage_is_lambda_times_the_clipped_log_prob_gap():
+    from gapd_lite.training.losses import shaped_advantage
+    g = torch.Generator().manual_seed(3)
+    teacher, student = torch.randn(6, 11, generator=g) * 3, torch.randn(6, 11, generator=g) * 3
+    tokens = torch.randint(0, 11, (6,), generator=g)
+    gap = (teacher.log_softmax(-1) - student.log_softmax(-1)).gather(-1, tokens[:, None]).squeeze(-1)
+    assert torch.allclose(shaped_advantage(teacher, student, tokens, 0.5, 1.0), 0.5 * gap.clamp(-1, 1), atol=1e-6)
+    assert (gap.abs() > 1).any()  # the clip matters in this draw
+    assert torch.all(shaped_advantage(teacher, student, tokens, 0.0, 1.0) == 0)
+    s = student.clone().requires_grad_(True)
+    shaped_advantage(teacher, s, tokens, 0.5, 1.0).sum().backward() if shaped_advantage(teacher, s, tokens, 0.5, 1.0).requires_grad else None
+    assert s.grad is None  # stop-gradient: a signal, not a loss
+

@@ -77,6 +77,7 @@ def assert_same_update(ref, fast, rtol=1e-4, atol=1e-6):
     dict(teacher_batch=1), dict(teacher_batch=64), dict(teacher_cache=False),
     dict(update_chunk=1), dict(update_chunk=3), dict(distill_tokens="until_disagreement", update_chunk=1),
     dict(divergence="jsd", matcher="prefix"),
+    dict(guidance="advantage"), dict(guidance="advantage", update_chunk=1, shaping_clip=0.05),
 ])
 def test_fast_update_equals_the_reference(tiny, gold_batch, settings):
     """The contract of every fast path: same loss, same stats and same gradient as `gapd_update`."""
@@ -109,6 +110,15 @@ def test_lambda_zero_is_grpo_and_skips_the_teacher(tiny, gold_batch):
     assert stats["action_tokens"] == 0 and loss.item() == pytest.approx(stats["grpo_loss"])
     _, fast_stats, grads = backprop(tiny, fast_update_parts(tiny, gold_batch, cfg, 0.0))
     assert fast_stats["teacher_s"] == 0.0 and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_advantage_shaping_moves_the_advantage_on_action_tokens_only(tiny, gold_batch):
+    """guidance=advantage: L = L_GRPO with A_i + λ·clip(gap_i) on action tokens; λ = 0 is exactly GRPO."""
+    grpo, _ = gapd_update(tiny, gold_batch, GAPDConfig(method="grpo", group_size=2, lam=0.0), 0.0)
+    zero, _ = gapd_update(tiny, gold_batch, replace(CFG, guidance="advantage", lam=0.0), 0.0)
+    shaped, stats = gapd_update(tiny, gold_batch, replace(CFG, guidance="advantage"), 1.0)
+    assert zero.item() == pytest.approx(grpo.item(), abs=1e-7)
+    assert shaped.item() == pytest.approx(stats["grpo_loss"]) and shaped.item() != pytest.approx(grpo.item())
 
 
 def test_gapd_loss_adds_lambda_times_distillation(tiny, gold_batch):

@@ -15,6 +15,7 @@ MATCHERS = ("mid_anchor", "prefix")
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd")
 LAM_SCHEDULES = ("constant", "linear_decay", "warmup")
 DISTILL_TOKENS = ("all", "until_disagreement")
+GUIDANCE = ("kl", "advantage")
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class GAPDConfig(TrainConfig):
     method: str = h("grpo (λ = 0) or gapd (λ > 0)", "gapd", ("grpo", "gapd"))
     group_size: int = h("G: sampled episodes per question; GRPO compares them", 4)
     lam: float = h("λ: weight of the distillation term; 0 is plain GRPO", 0.5)
+    guidance: str = h("how the hinted teacher guides: kl (L_GRPO + λ·L_distill) or advantage (λ · the clipped per-token "
+                      "gap log π_teacher − log π_student added to the GRPO advantage on action tokens)", "kl", GUIDANCE)
+    shaping_clip: float = h("guidance=advantage: the per-token gap is clipped to [−c, c]", 1.0)
     lam_schedule: str = h("constant | linear_decay (λ → 0 at the last update) | warmup (0 → λ over the first 20%)",
                           "constant", LAM_SCHEDULES)
     divergence: str = h("D(teacher ‖ student) per action token: forward_kl, reverse_kl or jsd", "forward_kl",
@@ -123,7 +127,9 @@ class GAPDConfig(TrainConfig):
             raise ConfigError("lam and sft_weight must be >= 0")
         if self.method == "grpo" and self.lam != 0:
             raise ConfigError(f"GRPO means λ = 0 (got lam={self.lam}); use method gapd for a distillation weight")
-        for name, allowed in (("lam_schedule", LAM_SCHEDULES), ("divergence", DIVERGENCES),
+        if not self.shaping_clip > 0:
+            raise ConfigError(f"shaping_clip={self.shaping_clip!r}: must be > 0")
+        for name, allowed in (("lam_schedule", LAM_SCHEDULES), ("divergence", DIVERGENCES), ("guidance", GUIDANCE),
                               ("distill_tokens", DISTILL_TOKENS), ("matcher", MATCHERS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")

@@ -8,6 +8,8 @@
     L_distill = mean over the tokens i of each student action t of D(π_θ(·| x_<i + hint(a*_t)) ‖ π_θ(·| x_<i)),
                 teacher side stop-gradient
     L = L_GRPO + λ · L_distill
+    (guidance=advantage, the variant: A_i += λ · clip(log π(y_i|x+hint) − log π(y_i|x), −c, c) on action tokens,
+     and L = L_GRPO)
 
 Everything here is one full forward per trajectory (the student) and one per distilled step (the teacher). The
 fast path (`gapd_fast.py`: the teacher continues the student's KV cache, steps batched, the batch in chunks)
@@ -32,7 +34,8 @@ from ..kb.base import KB
 from ..logic.sexpr import parse
 from ..logic.to_actions import GoldStep, gold_steps, to_actions
 from .config import GAPDConfig
-from .losses import distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp, until_first_disagreement
+from .losses import (distill_loss, gapd_loss, group_advantages, grpo_loss, selected_logp, shaped_advantage,
+                     until_first_disagreement)
 from .rewards import RewardConfig, f1, reward
 
 logger = logging.getLogger(__name__)
@@ -126,7 +129,7 @@ def gapd_update(policy, batch: Batch, cfg: GAPDConfig, lam: float) -> tuple[torc
         own = [i for i in range(1, len(ids)) if mask[i]]  # the tokens the policy wrote
         target = torch.tensor([ids[i] for i in own], device=logits.device)
         logps.append(selected_logp(logits[[i - 1 for i in own]], target))
-        advantages.append(adv.expand(len(own)))
+        advantages.append(adv.expand(len(own)).clone().to(logits.device))
         for step in distill_steps(traj, gold, cfg, tok) if lam > 0 else []:
             a, b = step.span
             with torch.no_grad():  # the teacher: the same policy, with the aligned gold action in its context
@@ -137,6 +140,9 @@ def gapd_update(policy, batch: Batch, cfg: GAPDConfig, lam: float) -> tuple[torc
             actual = torch.tensor(ids[a:b], device=logits.device)
             keep.append(until_first_disagreement(teacher[-1], actual) if cfg.distill_tokens == "until_disagreement"
                         else torch.ones(b - a, dtype=torch.bool, device=logits.device))
+            if cfg.guidance == "advantage":  # the variant: the teacher's token signal shapes the advantage instead
+                k = own.index(a)
+                advantages[-1][k:k + b - a] += shaped_advantage(teacher[-1], student[-1], actual, lam, cfg.shaping_clip)
     logp = torch.cat(logps)
     adv = torch.cat(advantages).to(logp.device)
     loss_grpo = grpo_loss(logp, logp.detach(), adv, cfg.epsilon)  # one update per batch: π_old = π_θ (ratio 1)
@@ -151,7 +157,7 @@ def gapd_update(policy, batch: Batch, cfg: GAPDConfig, lam: float) -> tuple[torc
              "valid_format": sum(s.valid for t in trajs for s in t.steps) / max(1, sum(len(t.steps) for t in trajs)),
              "zero_advantage_groups": zero_advantage_share(batch.advantages, cfg.group_size),
              "failed_episodes": float(sum(t.failed is not None for t in trajs)), "rollout_s": batch.rollout_seconds}
-    return gapd_loss(loss_grpo, loss_distill, lam), stats
+    return gapd_loss(loss_grpo, loss_distill, lam if cfg.guidance == "kl" else 0.0), stats
 
 
 def zero_advantage_share(advantages: torch.Tensor, group_size: int) -> float:

@@ -19,7 +19,7 @@ from ..models import base_model, decoder_call, output_cache
 from .config import GAPDConfig
 from .gapd import Batch, DistillStep, distill_steps, zero_advantage_share
 from .loop import Part
-from .losses import distill_loss, gapd_loss, grpo_loss, selected_logp, until_first_disagreement
+from .losses import distill_loss, gapd_loss, grpo_loss, selected_logp, shaped_advantage, until_first_disagreement
 from .rewards import f1
 
 _SUMMED = ("policy_tokens", "action_tokens", "distilled_tokens", "failed_episodes", "forward_s", "teacher_s")
@@ -60,7 +60,6 @@ def _chunk_loss(policy, batch: Batch, rows: range, steps: list[list[DistillStep]
     r, c = target_positions(mask)
     logp = selected_logp(head(hidden[r, c]).float(), ids[r, c + 1])
     adv = batch.advantages[rows.start:rows.stop].to(device)[r]
-    loss_grpo = grpo_loss(logp, logp.detach(), adv, cfg.epsilon)
     loss_distill = torch.zeros((), device=device)
     teacher_s, keep = 0.0, []
     if jobs:
@@ -80,6 +79,13 @@ def _chunk_loss(policy, batch: Batch, rows: range, steps: list[list[DistillStep]
                 else torch.ones(j.span[1] - j.span[0], dtype=torch.bool, device=device) for j, t in zip(jobs, teacher)]
         loss_distill = distill_loss(torch.cat(student), torch.cat(teacher), cfg.divergence, cfg.jsd_beta,
                                     keep=torch.cat(keep))
+        if cfg.guidance == "advantage":  # λ·clipped gap onto the advantage at each action token's position
+            extra = torch.zeros(mask.shape, device=device)
+            for j, t, s in zip(jobs, teacher, student):
+                extra[j.row, j.span[0] - 1:j.span[1] - 1] = shaped_advantage(
+                    t, s, ids[j.row, j.span[0]:j.span[1]], lam, cfg.shaping_clip)
+            adv = adv + extra[r, c]
+    loss_grpo = grpo_loss(logp, logp.detach(), adv, cfg.epsilon)
     stats = {"reward": batch.rewards[rows.start:rows.stop].mean().item(), "grpo_loss": loss_grpo.item(),
              "lambda": lam, "distill_loss": loss_distill.item(), "policy_tokens": float(r.numel()),
              "action_tokens": float(sum(j.span[1] - j.span[0] for j in jobs)),
@@ -89,4 +95,4 @@ def _chunk_loss(policy, batch: Batch, rows: range, steps: list[list[DistillStep]
              "zero_advantage_groups": zero_advantage_share(batch.advantages, cfg.group_size),
              "failed_episodes": float(sum(t.failed is not None for t in trajs)), "rollout_s": batch.rollout_seconds,
              "forward_s": time.perf_counter() - t0, "teacher_s": teacher_s}
-    return gapd_loss(shares[0] * loss_grpo, shares[1] * loss_distill, lam), stats
+    return gapd_loss(shares[0] * loss_grpo, shares[1] * loss_distill, lam if cfg.guidance == "kl" else 0.0), stats

@@ -94,6 +94,14 @@ def until_first_disagreement(teacher_logits: torch.Tensor, student_tokens: torch
     return keep
 
 
+def shaped_advantage(teacher_logits: torch.Tensor, student_logits: torch.Tensor, tokens: torch.Tensor, lam: float,
+                     clip: float) -> torch.Tensor:
+    """GAPD as advantage shaping: λ · clip(log π(y|x+hint) − log π(y|x), −c, c) per action token y, added to the
+    GRPO advantage there (stop-gradient: it steers the surrogate, it is not a loss of its own)."""
+    gap = selected_logp(teacher_logits.detach(), tokens) - selected_logp(student_logits.detach(), tokens)
+    return lam * gap.clamp(-clip, clip)
+
+
 def gapd_loss(grpo: torch.Tensor, distill: torch.Tensor, lam: float) -> torch.Tensor:
     """L_GRPO + λ · L_distill (λ = 0 is exactly GRPO)."""
     return grpo if lam == 0 else grpo + lam * distill
