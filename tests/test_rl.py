@@ -235,3 +235,24 @@ def test_until_disagreement_distils_each_action_up_to_the_teachers_first_other_c
     assert cut["action_tokens"] == all_stats["action_tokens"] == all_stats["distilled_tokens"]
     assert 0 < cut["distilled_tokens"] < cut["action_tokens"]  # a random tiny teacher disagrees early
     assert cut["distill_loss"] < all_stats["distill_loss"]
+
+
+def test_sparse_focus_keeps_every_hard_question_and_as_many_plain_ones():
+    from gapd_lite.training.config import SPARSE_FUNCTIONS
+    from gapd_lite.training.trainer import training_questions
+
+    small = training_questions(preset("gapd", "smoke", focus="sparse"))  # capped at the preset's 8 after the focus
+    assert len(small) == 8 and [q.function in SPARSE_FUNCTIONS for q in small] == [True, False] * 4
+    qs = training_questions(preset("gapd", "cpu-small", focus="sparse"))
+    hard = [q for q in qs if q.function in SPARSE_FUNCTIONS]
+    plain = [q for q in qs if q.function == "none"]
+    assert len(hard) == sum(q.function in SPARSE_FUNCTIONS for q in load_split("train")) > 100
+    assert len(plain) == len(hard) and len(qs) == 2 * len(hard) and qs[0].function in SPARSE_FUNCTIONS
+
+
+def test_the_heldout_gold_log_prob_is_logged_every_n_updates(tmp_path):
+    run = train_rl(preset("grpo", "smoke", out_dir=str(tmp_path), num_updates=2, heldout_every=2,
+                          heldout_questions=2), progress=False)
+    records = [r for r in run.log if "loss" in r]
+    assert "heldout_gold_logp" in records[0] and "heldout_gold_logp" not in records[1]
+    assert records[0]["heldout_gold_logp"] < 0 and 0 <= records[0]["heldout_gold_top1"] <= 1

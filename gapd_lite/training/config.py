@@ -16,6 +16,8 @@ DIVERGENCES = ("forward_kl", "reverse_kl", "jsd")
 LAM_SCHEDULES = ("constant", "linear_decay", "warmup")
 DISTILL_TOKENS = ("all", "until_disagreement")
 GUIDANCE = ("kl", "advantage")
+FOCUS = ("all", "sparse")
+SPARSE_FUNCTIONS = ("<", "<=", ">", ">=", "TC", "argmin", "count")  # where outcome reward is mostly silent
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class TrainConfig:
     init_adapter: str | None = h("start from a saved LoRA adapter (e.g. the SFT result, or a bundled name: sft)", None)
     max_minutes: float | None = h("wall-clock budget: the cosine is fitted to end when it runs out, and the run stops "
                                   "cleanly (checkpoint + final adapter) once it is spent", None)
+    focus: str = h("all questions, or sparse: those whose function a warm start rarely solves (comparisons, time "
+                   "constraints, argmin, count) plus as many plain ones, so the action format does not drift",
+                   "all", FOCUS)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -55,6 +60,8 @@ class TrainConfig:
             raise ConfigError("warmup_updates must be >= 0 and max_grad_norm > 0")
         if self.max_minutes is not None and not (self.max_minutes > 0 and math.isfinite(self.max_minutes)):
             raise ConfigError(f"max_minutes={self.max_minutes!r}: must be a positive number of minutes or None")
+        if self.focus not in FOCUS:
+            raise ConfigError(f"focus={self.focus!r}: choose one of {', '.join(FOCUS)}")
         if self.max_questions is not None and self.max_questions < 1:
             raise ConfigError(f"max_questions={self.max_questions!r}: must be a positive integer or None")
 
@@ -114,6 +121,9 @@ class GAPDConfig(TrainConfig):
     update_chunk: int = h("fast path: trajectories per forward/backward, so one chunk's activations are alive "
                           "(same loss and gradient; 0: the whole batch at once)", 0)
     rollout_batch: int = h("episodes generated together (a GPU takes an update's G × questions at once)", 8)
+    heldout_every: int = h("every N updates, log the mean log-probability the policy gives the gold action tokens of "
+                           "held-out (dev) gold dialogues: a dense measure where rewards are silent (0: never)", 0)
+    heldout_questions: int = h("dev questions of that held-out measure", 16)
     merged_generation: bool = h("roll out from a merged 16-bit copy of the policy (fast on a GPU with a 4-bit base)",
                                 False)
 
@@ -133,7 +143,9 @@ class GAPDConfig(TrainConfig):
                               ("distill_tokens", DISTILL_TOKENS), ("matcher", MATCHERS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
-        require_positive(self, "max_new_tokens", "max_turns", "rollout_batch", "teacher_batch")
+        require_positive(self, "max_new_tokens", "max_turns", "rollout_batch", "teacher_batch", "heldout_questions")
+        if self.heldout_every < 0:
+            raise ConfigError(f"heldout_every={self.heldout_every}: a number of updates >= 0 (0: never)")
         if self.update_chunk < 0:
             raise ConfigError(f"update_chunk={self.update_chunk}: must be >= 0 (0 = the whole batch at once)")
         if not (self.temperature > 0 and 0 < self.top_p <= 1):

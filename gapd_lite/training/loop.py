@@ -41,7 +41,8 @@ def backprop(parts: Iterable[Part]) -> tuple[float, dict]:
     Returns the loss (the counted parts' sum) and the parts' stats added up."""
     total, stats = 0.0, {}
     for part in parts:
-        part.loss.backward()
+        if part.loss.requires_grad:  # a part may only carry stats (a held-out measure)
+            part.loss.backward()
         total += part.loss.item() if part.counted else 0.0
         for k, v in part.stats.items():
             stats[k] = stats.get(k, 0.0) + v

@@ -3,14 +3,37 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..data import load_split
+import torch
+
+from ..data import load_split, sample_questions
 from ..kb import open_kb
 from ..models import MergedGenerator, Policy
-from .config import GAPDConfig, SFTConfig, TrainConfig
+from .config import SPARSE_FUNCTIONS, GAPDConfig, SFTConfig, TrainConfig
 from .gapd import gapd_update, sample_batch
 from .gapd_fast import fast_update_parts
 from .loop import Part, RunResult, run_loop, setup
 from .sft import build_examples, repeat_functions, sft_loss, sft_parts
+
+
+def training_questions(config: TrainConfig) -> list:
+    """The run's questions: the split or file, narrowed to the `focus` (sparse: every question with a function a
+    warm start rarely solves, interleaved with as many plain ones), then the first `max_questions`."""
+    questions = load_split(config.questions)
+    if config.focus == "sparse":
+        hard = [q for q in questions if q.function in SPARSE_FUNCTIONS]
+        plain = [q for q in questions if q.function in (None, "none")]
+        plain = plain[:: max(1, len(plain) // max(1, len(hard)))][: len(hard)]  # spread over the split
+        questions = [q for pair in zip(hard, plain) for q in pair] + hard[len(plain):]
+    return questions[: config.max_questions]
+
+
+def heldout_gold_logp(policy: Policy, kb, questions) -> dict:
+    """The dense held-out measure: mean log-prob (and top-1 rate) of the gold action tokens of gold dialogues."""
+    from .hint_check import hint_check
+    was_training = policy.model.training
+    check = hint_check(policy, kb, questions)
+    policy.model.train(was_training)
+    return {"heldout_gold_logp": check.student_logp, "heldout_gold_top1": check.student_top1}
 
 
 def one_by_one(config: SFTConfig, policy: Policy) -> bool:
@@ -25,7 +48,7 @@ def train_sft(config: SFTConfig, policy: Policy | None = None, kb=None, progress
     """Supervised warm start on gold trajectories (LoRA; QLoRA on CUDA)."""
     policy, optimizer, scheduler = setup(config, policy)
     kb = kb or open_kb("memory")
-    questions = load_split(config.questions)[: config.max_questions]
+    questions = training_questions(config)
     examples = build_examples(questions, kb, policy.tokenizer, max_len=config.max_tokens, progress=progress)
     examples = repeat_functions(examples, questions, config.function_repeat)
     pad, fast = policy.tokenizer.pad_token_id, one_by_one(config, policy)
@@ -41,7 +64,8 @@ def train_rl(config: GAPDConfig, policy: Policy | None = None, kb=None, progress
     """GRPO (λ = 0) or GAPD from a warm start: per update, G rollouts per question, rewards, one gradient step."""
     policy, optimizer, scheduler = setup(config, policy)
     kb = kb or open_kb("memory")
-    questions = load_split(config.questions)[: config.max_questions]
+    questions = training_questions(config)
+    heldout = sample_questions(load_split("dev"), config.heldout_questions) if config.heldout_every else []
     gold_dialogues = {}
     if config.sft_weight > 0:
         examples = build_examples(questions, kb, policy.tokenizer, max_len=config.max_tokens, progress=False)
@@ -61,6 +85,8 @@ def train_rl(config: GAPDConfig, policy: Policy | None = None, kb=None, progress
             yield Part(loss * weight, stats)
         else:
             yield from fast_update_parts(policy, batch, config, lam, weight)
+        if heldout and update % config.heldout_every == 0:  # the policy before this update's step
+            yield Part(torch.zeros(()), heldout_gold_logp(policy, kb, heldout), counted=False)
         gold = [gold_dialogues[q.qid] for q in batch_questions if q.qid in gold_dialogues]
         if gold:  # the "gold only as supervised data" ablation: + w × SFT loss on the gold dialogues
             aux, _ = sft_loss(policy.model, gold, policy.tokenizer.pad_token_id)
