@@ -32,13 +32,16 @@ def satisfies(value: Term, op: str, bound: Literal) -> bool:
 def temporal_number(lit: Literal, last: bool = False, day_only: bool = False) -> str:
     """The number `temporal_number_sparql` computes for this literal, as decimal text.
 
-    ((year·100 + month)·100 + day), times 100000 plus the second of the day unless `day_only`;
-    missing parts are the first instant (month 1, day 1, 00:00:00) or, with `last`, the last one.
+    year·10000 + month·100 + day, plus the time of day as a fraction (hhmmss and any fractional seconds
+    after the point) unless `day_only`; missing parts are the first instant (month 1, day 1, midnight)
+    or, with `last`, the last month and day (31: only the order matters).
     """
     year, month, day, second = temporal_key(lit, last)
-    number = Decimal((year * 100 + month) * 100 + day)
-    if not day_only:
-        number = number * 100000 + Decimal(repr(second))
+    number = Decimal(year * 10000 + month * 100 + day)
+    if not day_only and lit.datatype == "dateTime":
+        clock = lit.lexical.split("T", 1)[1]
+        digits = clock[:2] + clock[3:5] + clock[6:8] + clock[9:]
+        number += Decimal("0." + digits)
     return format(number.normalize(), "f")
 
 
@@ -47,20 +50,19 @@ def is_temporal_sparql(var: str) -> str:
 
 
 def temporal_number_sparql(var: str, last: bool = False, day_only: bool = False) -> str:
-    """A SPARQL expression equal to temporal_number(value of var) (for a temporal literal)."""
-    s, dt = f"STR({var})", f"DATATYPE({var})"
-    year = f'xsd:integer(REPLACE({s}, "^(-?[0-9]+).*$", "$1"))'
-    month = (f'IF({dt} IN (xsd:gYearMonth, xsd:date, xsd:dateTime), '
-             f'xsd:integer(SUBSTR(REPLACE({s}, "^-?[0-9]+-", ""), 1, 2)), {12 if last else 1})')
-    day = (f'IF({dt} IN (xsd:date, xsd:dateTime), '
-           f'xsd:integer(SUBSTR(REPLACE({s}, "^-?[0-9]+-[0-9]+-", ""), 1, 2)), {31 if last else 1})')
-    number = f"((({year}) * 100 + {month}) * 100 + {day})"
+    """A SPARQL expression equal to temporal_number(value of var) (for a temporal literal).
+
+    Kept short on purpose: rdflib's parser takes time in proportion to the query's length.
+    """
+    s = f"STR({var})"
+    pad_year, pad_month = ('"-12-31"', '"-31"') if last else ('"-01-01"', '"-01"')
+    padded = (f"CONCAT({s}, IF(DATATYPE({var}) = xsd:gYear, {pad_year}, "
+              f'IF(DATATYPE({var}) = xsd:gYearMonth, {pad_month}, "")))')
+    year = f'xsd:integer(REPLACE({s}, "^(-?[0-9]+).*$", "$1")) * 10000'
     if day_only:
-        return number
-    t = f'STRAFTER({s}, "T")'
-    second = (f'IF({dt} = xsd:dateTime, xsd:integer(SUBSTR({t}, 1, 2)) * 3600 + xsd:integer(SUBSTR({t}, 4, 2)) * 60'
-              f' + xsd:decimal(REPLACE({t}, "^[0-9]+:[0-9]+:([0-9]+([.][0-9]+)?).*$", "$1")), {86400 if last else 0})')
-    return f"({number} * 100000 + {second})"
+        return f'({year} + xsd:integer(REPLACE({padded}, "^-?[0-9]+-([0-9]+)-([0-9]+).*$", "$1$2")))'
+    clock = f'REPLACE({padded}, "^-?[0-9]+-([0-9]+)-([0-9]+)(T([0-9]+):([0-9]+):([0-9]+)([.]([0-9]+))?)?.*$", "$1$2.$4$5$6$8")'
+    return f'({year} + xsd:decimal(CONCAT({clock}, "0")))'
 
 
 def number_sparql(bound: Literal) -> str:

@@ -138,8 +138,8 @@ class Literal:
         return f"{self.lexical}^^{XSD_NS}{self.datatype}"
 
     def to_action(self) -> str:
-        """Action-language spelling: numbers bare, other types with a short xsd: suffix."""
-        if self.is_numeric:
+        """Action-language spelling: integers and floats bare (they read back so), other types with an xsd: suffix."""
+        if self.datatype in ("integer", "float"):
             return self.lexical
         if self.datatype == "string":
             return quote(self.lexical) + (f"@{self.lang}" if self.lang else "")

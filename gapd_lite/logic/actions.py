@@ -102,7 +102,7 @@ def format_arg(arg: Arg) -> str:
 # ---------------------------------------------------------------------------- parsing untrusted text
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*\((.*)\)\s*;?\s*$", re.S)
 _VAR = re.compile(r"^#(\d{1,4})$")
-_YEAR = re.compile(r"^-?\d{4}$")
+_YEAR = re.compile(r"^-?\d+$")  # an integer year, BC ones included (canonical -375 for -0375)
 MAX_ACTION_CHARS = 1000
 
 

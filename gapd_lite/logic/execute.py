@@ -90,10 +90,10 @@ def execute(node: SetExpr, kb: KB, check: bool = True, semantics: str = "default
 
 def _webqsp(node: SetExpr, kb: KB) -> set[Term]:
     """The official WebQSP query's answer: topic entities and non-English literals left out, one ARGMAX member."""
-    if isinstance(node, Count):
-        return {count_literal(_webqsp(node.arg, kb))}
     topic = set(entities(node))
     keep = lambda ms: {m for m in ms if m not in topic and not _foreign(m)}  # noqa: E731
+    if isinstance(node, Count):  # COUNT(DISTINCT ?x) over the filtered rows
+        return {count_literal(keep(_eval(node.arg, kb, "webqsp")))}
     if isinstance(node, Arg):
         best = argbest(kb, keep(_eval(node.arg, kb, "webqsp")), steps(node.path), node.op)
         return set(sorted(best, key=term_sort_key)[:1])

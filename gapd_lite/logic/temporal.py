@@ -5,8 +5,9 @@
 * `(JOIN <cvt type>.time_macro YEAR)`, as the public WebQSP S-expression preprocessing (RnG-KBQA,
   ChatKBQA) writes a time constraint on a CVT: a virtual relation named after the CVT type, the year typed
   as xsd:date. It means the same overlap test on the type's own start/end relations, which that
-  preprocessing reads off the official query (`TIME_MACRO_PAIRS`); for a type not in the table every pair
-  of `TC_PAIRS` is tested (a pair the CVT lacks does not exclude it).
+  preprocessing reads off the official query (`TIME_MACRO_PAIRS`); for a type not in the table, the values
+  of every start relation of `TC_PAIRS` (….from, ….start_date, …) are its starts and those of every end
+  relation its ends.
 * A missing start or end does not exclude a member; NOW is `TC_NOW`, the date WebQSP uses for its snapshot.
 
 Default semantics compare at the stored precision (a start of 2009 is not after any day of 2009; an end of
@@ -65,16 +66,25 @@ def time_pair(relation: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def time_pairs(relation: str) -> tuple[tuple[str, str], ...]:
-    """The (start, end) relations a TC or time_macro relation tests; start == end: a point in time."""
+def time_relations(relation: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(start relations, end relations) a TC or time_macro relation tests; the same ones: a point in time."""
     if is_time_macro(relation):
         cvt = relation[: -len(TIME_MACRO)]
         if cvt in TIME_MACRO_PAIRS:
             start, end = TIME_MACRO_PAIRS[cvt]
-            return ((f"{cvt}.{start}", f"{cvt}.{end}"),)
-        return tuple((f"{cvt}.{start}", f"{cvt}.{end}") for start, end in TC_PAIRS)
+            return (f"{cvt}.{start}",), (f"{cvt}.{end}",)
+        return (tuple(dict.fromkeys(f"{cvt}.{start}" for start, _ in TC_PAIRS)),
+                tuple(dict.fromkeys(f"{cvt}.{end}" for _, end in TC_PAIRS)))
     start, end = time_pair(relation)
-    return ((relation, relation),) if start is None else ((start, end),)
+    return ((relation,), (relation,)) if start is None else ((start,), (end,))
+
+
+def _values(kb: KB, members: set[Term], relations: tuple[str, ...]) -> dict[Term, set[Term]]:
+    out: dict[Term, set[Term]] = {}
+    for rel in relations:
+        for m, vals in kb.values(members, ((rel, True),)).items():
+            out.setdefault(m, set()).update(vals)
+    return out
 
 
 def _date(year: int, month: int, day: int) -> Literal:
@@ -121,21 +131,19 @@ def time_filter(kb: KB, members: Iterable[Term], relation: str, time: Union[Lite
     keep = set(members)
     low, high = period_bounds(time, relation, semantics)
     instant = semantics == "webqsp"
-    for start, end in time_pairs(relation):
-        if start == end:
-            vals = kb.values(keep, ((start, True),))
-            keep = {m for m in keep if m not in vals
-                    or any(starts_by(v, high, instant) and ends_by(v, low, instant) for v in vals[m])}
-            continue
-        starts, ends = kb.values(keep, ((start, True),)), kb.values(keep, ((end, True),))
-        keep = {m for m in keep if (m not in starts or any(starts_by(v, high, instant) for v in starts[m]))
-                and (m not in ends or any(ends_by(v, low, instant) for v in ends[m]))}
-    return keep
+    start_rels, end_rels = time_relations(relation)
+    if start_rels == end_rels:
+        vals = _values(kb, keep, start_rels)
+        return {m for m in keep if m not in vals
+                or any(starts_by(v, high, instant) and ends_by(v, low, instant) for v in vals[m])}
+    starts, ends = _values(kb, keep, start_rels), _values(kb, keep, end_rels)
+    return {m for m in keep if (m not in starts or any(starts_by(v, high, instant) for v in starts[m]))
+            and (m not in ends or any(ends_by(v, low, instant) for v in ends[m]))}
 
 
 def time_macro_members(kb: KB, relation: str) -> set[Term]:
     """Everything a bare time_macro ranges over: the subjects of any of its time relations."""
     out: set[Term] = set()
-    for start, end in time_pairs(relation):
-        out |= kb.having(start) | kb.having(end)
+    for rel in dict.fromkeys(sum(time_relations(relation), ())):
+        out |= kb.having(rel)
     return out

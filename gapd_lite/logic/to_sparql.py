@@ -19,7 +19,7 @@ from ..kb.compare import comparison, is_temporal_sparql, temporal_number, tempor
 from ..kb.terms import FB_NS, XSD_NS, Literal
 from .sexpr import (And, Arg, Class, Compare, Const, Count, Entity, Join, Now, SetExpr, TC, TimeMacro, check_depth,
                     entities, parse, steps)
-from .temporal import TC_NOW, check_semantics, period_bounds, time_pairs
+from .temporal import TC_NOW, check_semantics, period_bounds, time_relations
 
 PREFIXES = f"PREFIX ns: <{FB_NS}>\nPREFIX xsd: <{XSD_NS}>\n"
 ENGLISH = "FILTER(!isLiteral(?x) || LANG(?x) = \"\" || LANGMATCHES(LANG(?x), \"en\"))"
@@ -114,9 +114,8 @@ class _Gen:
             (rel, _), = steps(node.rel)
             return self.pats(node.arg, var) + self.time_filter(var, rel, _when(node.time))
         if isinstance(node, TimeMacro):
-            starts = " UNION ".join(f"{{ {var} ns:{rel} {self.fresh('t')} . }}"
-                                    for pair in time_pairs(node.relation) for rel in dict.fromkeys(pair))
-            return [starts] + self.time_filter(var, node.relation, _when(node.time))
+            rels = "|".join(f"ns:{rel}" for rel in dict.fromkeys(sum(time_relations(node.relation), ())))
+            return [f"{var} {rels} {self.fresh('t')} ."] + self.time_filter(var, node.relation, _when(node.time))
         raise TypeError(node)
 
     def argbest(self, node: Arg, var: str) -> list[str]:
@@ -153,17 +152,15 @@ class _Gen:
             return (f"{is_temporal_sparql(v)} && {temporal_number_sparql(v, last=not instant, day_only=day_only)} >= "
                     f"{temporal_number(low, day_only=day_only)}")
 
-        def holds(rel: str, test) -> str:
+        def holds(rels: tuple[str, ...], test) -> str:
             a, b = self.fresh("t"), self.fresh("t")
-            return f"FILTER(NOT EXISTS {{ {var} ns:{rel} {a} }} || EXISTS {{ {var} ns:{rel} {b} . FILTER({test(b)}) }})"
+            path = "|".join(f"ns:{rel}" for rel in rels)  # one relation, or the alternatives of a time_macro
+            return f"FILTER(NOT EXISTS {{ {var} {path} {a} }} || EXISTS {{ {var} {path} {b} . FILTER({test(b)}) }})"
 
-        out = []
-        for start, end in time_pairs(relation):
-            if start == end:
-                out.append(holds(start, lambda b: f"{starts_by(b)} && {ends_by(b)}"))
-            else:
-                out += [holds(start, starts_by), holds(end, ends_by)]
-        return out
+        start_rels, end_rels = time_relations(relation)
+        if start_rels == end_rels:
+            return [holds(start_rels, lambda b: f"{starts_by(b)} && {ends_by(b)}")]
+        return [holds(start_rels, starts_by), holds(end_rels, ends_by)]
 
 
 def _when(time):
@@ -186,7 +183,7 @@ def to_sparql(expr: SetExpr | str, semantics: str = "default") -> str:
     check_semantics(semantics)
     gen = _Gen(semantics)
     top = expr.arg if isinstance(expr, Count) else expr
-    webqsp_arg = semantics == "webqsp" and isinstance(top, Arg)
+    webqsp_arg = semantics == "webqsp" and isinstance(expr, Arg)  # COUNT counts every filtered member
     lines = gen.pats(top.arg if webqsp_arg else top, "?x")
     if semantics == "webqsp":
         lines += [f"FILTER(!sameTerm(?x, ns:{e}))" for e in dict.fromkeys(entities(expr))] + [ENGLISH]
