@@ -80,7 +80,7 @@ print(format_table(reports))
 # without one it runs zero-shot. Chapters 03–05 take this apart.
 
 # %%
-from gapd_lite.demo import agent_episode, gapd_update
+from gapd_lite.demo import agent_episode, one_gapd_update
 
 policy = agent_episode(kb, q, "embedded", "../runs/sft-cpu-small/final")  # notebooks run in notebooks/
 
@@ -92,4 +92,4 @@ policy = agent_episode(kb, q, "embedded", "../runs/sft-cpu-small/final")  # note
 # teacher for the policy without it, on the student's action tokens (chapters 06–07).
 
 # %%
-gapd_update(kb, q, policy)
+one_gapd_update(kb, q, policy)
