@@ -112,6 +112,15 @@ def test_time_macro_gold_state_and_env(marriages):
     assert steps[-1].state == {"m.0sp", "m.0sp2"}
 
 
+def test_get_attributes_lists_the_time_macro_the_agent_can_filter_by(marriages):
+    env = KBQAEnv(marriages["memory"], "whom is he married to now?", config=EnvConfig(max_classes=0))
+    env.step("<action>get_neighbors(m.01qr1_, people.person.spouse_s)</action>")
+    seen = env.step("<action>get_attributes(#0)</action>").observation
+    assert "people.marriage.time_macro" in seen and "people.marriage.from" in seen
+    record = env.step("<action>time_filter(#0, people.marriage.time_macro, 2015)</action>")
+    assert record.error is None and env.bindings[-1] == {"m.0mar", "m.0mar2"}
+
+
 def test_time_macro_of_an_unlisted_type_tests_every_start_end_pair(tmp_path):
     triples = [("m.0t", "sports.team_coach.tenures", "m.0c1"), ("m.0t", "sports.team_coach.tenures", "m.0c2"),
                ("m.0c1", "sports.coach_tenure.start_date", T("2001", "gYear")),

@@ -34,7 +34,7 @@ from .injective import execute_injective
 from .sexpr import (And, Arg, Chain, Class, Compare, Const, Count, Entity, Join, Now, Path, Rel, Rev, SetExpr, TC,
                     TimeMacro, check_depth, classes, entities, relations, steps)
 from .temporal import (SEMANTICS, TC_NOW, TC_PAIRS, check_semantics, is_time_macro, period_bounds, time_filter,
-                       time_macro_members, time_pair)
+                       time_macro_members, time_macro_of, time_pair)
 
 BOOKKEEPING = ("type.", "freebase.")  # schema relations get_relations leaves out (still usable)
 __all__ = ["SEMANTICS", "TC_NOW", "TC_PAIRS", "period_bounds", "time_pair", "time_filter", "execute", "run_action",
@@ -184,7 +184,8 @@ def run_action(kb: KB, action: Action, bindings: list[frozenset[Term]]) -> Union
             vals = kb.values(members, ((rel, True),))
             if any(isinstance(v, Literal) and (v.is_numeric or v.is_temporal) for vs in vals.values() for v in vs):
                 attrs.append(rel)
-        return attrs
+        # the virtual time_macro of a CVT with a start or end date, so that time_filter can name it
+        return attrs + sorted({m for m in map(time_macro_of, attrs) if m} - set(attrs))
     if name == "get_neighbors":
         (rel, fwd), = args[1].steps
         result = kb.follow(resolve(args[0], bindings), rel, fwd)

@@ -79,6 +79,17 @@ def time_relations(relation: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return ((relation,), (relation,)) if start is None else ((start,), (end,))
 
 
+def time_macro_of(relation: str) -> str | None:
+    """`people.marriage.time_macro` for `people.marriage.from` (any start or end relation of a CVT type), else None."""
+    cvt, _, suffix = relation.rpartition(".")
+    if cvt.count(".") != 1:
+        return None
+    named = TIME_MACRO_PAIRS.get(cvt, ())
+    if suffix in named or any(suffix in pair for pair in TC_PAIRS):
+        return cvt + TIME_MACRO
+    return None
+
+
 def _values(kb: KB, members: set[Term], relations: tuple[str, ...]) -> dict[Term, set[Term]]:
     out: dict[Term, set[Term]] = {}
     for rel in relations:
