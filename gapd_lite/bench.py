@@ -181,6 +181,7 @@ def bench_eval(questions: int = 80, adapter: str | None = "sft", model: str = "e
     """Evaluation as it runs today (float32 LoRA policy, batch 8) against the fastest path the package offers
     (the adapter merged into a `fast_dtype` copy, `fast_batch_size` episodes together), on the same dev
     questions, in one run: questions per minute, F1 and valid format of each."""
+    from .agent.rollout import RolloutConfig
     from .data import load_split, sample_questions
     from .env.kbqa_env import EnvConfig
     from .eval import evaluate
@@ -209,6 +210,54 @@ def bench_eval(questions: int = 80, adapter: str | None = "sft", model: str = "e
             "valid_format": {k: o["valid_format"] for k, (_, o) in out.items()},
             "goal": "speedup >= 4x with |dF1| <= 0.02",
             "goal_met": qpm["fast"] / qpm["baseline"] >= 4 and abs(f1["fast"] - f1["baseline"]) <= 0.02}
+
+
+def bench_rl(questions: int = 2, group_size: int = 4, updates: int = 2, adapter: str | None = "sft",
+             model: str = "embedded", fast_dtype: str = "bfloat16", fast_rollout_batch: int = 16) -> dict:
+    """Sampled episodes per minute of whole GAPD updates (rollouts + the update + the optimizer step): the
+    cpu-small preset as it runs today (rollouts from the float32 LoRA policy, 8 at a time) against rollouts from a
+    merged `fast_dtype` copy synced to the policy each update, `fast_rollout_batch` at a time. The update itself
+    is the same fast path in both (equal to the reference: tests/test_rl.py); the same questions and seeds."""
+    from dataclasses import replace
+
+    import torch
+
+    from .data import load_split
+    from .kb import open_kb
+    from .models import MergedGenerator, ModelConfig, load_policy
+    from .training.config import preset
+    from .training.gapd import sample_batch
+    from .training.gapd_fast import fast_update_parts
+    from .training.loop import backprop
+
+    kb = open_kb("memory")
+    qs = load_split("train")[:questions * updates]
+    cfg = replace(preset("gapd", "cpu-small"), group_size=group_size)
+    paths = {"baseline": (cfg, None), "fast": (replace(cfg, rollout_batch=fast_rollout_batch), fast_dtype)}
+    out = {}
+    for name, (c, dtype) in paths.items():
+        policy = load_policy(ModelConfig(name=model, lora_dropout=0.0), adapter=adapter)
+        optimizer = torch.optim.AdamW([p for p in policy.model.parameters() if p.requires_grad], lr=c.lr)
+        generator = MergedGenerator(policy, dtype) if dtype else None
+        t0, n, rollout_s = time.perf_counter(), 0, 0.0
+        for u in range(updates):
+            if generator is not None:
+                generator.sync(policy)
+            batch = sample_batch(policy, kb, qs[u * questions:(u + 1) * questions], c, seed=u, generator=generator)
+            policy.model.train()
+            optimizer.zero_grad(set_to_none=True)
+            backprop(fast_update_parts(policy, batch, c, c.lam))
+            optimizer.step()
+            n, rollout_s = n + len(batch.trajectories), rollout_s + batch.rollout_seconds
+        seconds = time.perf_counter() - t0
+        out[name] = {"seconds": seconds, "episodes": n, "rollout_seconds": rollout_s,
+                     "episodes_per_minute": 60 * n / seconds}
+        del policy, generator
+    speedup = out["fast"]["episodes_per_minute"] / out["baseline"]["episodes_per_minute"]
+    return {"benchmark": "rl", "model": model, "adapter": adapter, "questions_per_update": questions,
+            "group_size": group_size, "updates": updates, "machine": machine(), **out,
+            "fast_path": {"rollouts": f"merged {fast_dtype} copy", "rollout_batch": fast_rollout_batch},
+            "speedup": speedup, "goal": "speedup >= 3x", "goal_met": speedup >= 3}
 
 
 def bench_ranking(splits: tuple[str, ...] = ("train", "dev", "test"), kb_path=None) -> dict:
@@ -382,7 +431,7 @@ def _gpu(*args, **kwargs) -> dict:
     return bench_gpu(*args, **kwargs)
 
 
-BENCHMARKS = {"kb": bench_kb, "rollout": bench_rollout, "eval": bench_eval, "step": bench_step, "ranking": bench_ranking, "gpu": _gpu,
+BENCHMARKS = {"kb": bench_kb, "rollout": bench_rollout, "eval": bench_eval, "rl": bench_rl, "step": bench_step, "ranking": bench_ranking, "gpu": _gpu,
               "all": bench_all}
 HELP = {
     "limit": "questions whose forms are timed", "repeat": "repetitions per measurement (the best is kept)",
@@ -401,4 +450,5 @@ HELP = {
     "static_cache": "also time generation with a static KV cache",
     "batch_size": "episodes generated together on the baseline path", "fast_batch_size": "... on the fast path",
     "fast_dtype": "weights of the fast path's merged copy (bfloat16 pays on CPUs with AMX-BF16)",
+    "updates": "whole updates timed per path", "fast_rollout_batch": "episodes generated together on the fast path",
 }

@@ -16,14 +16,18 @@ from .outputs import atomic_output, check_output
 def _add_kb_flags(p: argparse.ArgumentParser, backend: bool = True) -> None:
     p.add_argument("--kb", metavar="PATH", help="N-Triples(.gz) KB file (default: the bundled Freebase subset)")
     p.add_argument("--kb-endpoint", metavar="URL", help="a SPARQL 1.1 endpoint (Virtuoso with Freebase, Oxigraph, Fuseki)")
-    p.add_argument("--kb-timeout", type=float, default=30.0, metavar="S", help="per-query timeout for --kb-endpoint")
+    p.add_argument("--kb-timeout", type=float, default=30.0, metavar="S",
+                   help="total time per query for --kb-endpoint (connect, headers and body)")
+    p.add_argument("--kb-max-mb", type=float, metavar="MB",
+                   help="the largest answer --kb-endpoint may send, in MB (default 32); a larger one is an error")
     if backend:
         p.add_argument("--backend", default="memory", choices=("memory", "oxigraph", "rdflib", "http"))
 
 
 def _open(args, backend: str | None = None):
     from .kb import open_kb
-    return open_kb(backend or getattr(args, "backend", "memory"), args.kb, args.kb_endpoint, args.kb_timeout)
+    return open_kb(backend or getattr(args, "backend", "memory"), args.kb, args.kb_endpoint, args.kb_timeout,
+                   getattr(args, "kb_max_mb", None))
 
 
 # ---------------------------------------------------------------------------- commands
@@ -134,6 +138,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from .data import load_split
     from .training.config import CONFIGS, preset
     from .training.trainer import train
 
@@ -146,6 +151,7 @@ def cmd_train(args) -> int:
                               f"--method {' and '.join(owners)}")
     config = preset(args.method, args.preset, model=given(args, MODEL_OPTIONS) or None, **overrides)
     check_output(Path(config.out_dir) / "config.json")  # the run folder can be written, before anything loads
+    load_split(config.questions, check_forms=True)  # a bad question file is reported before the model loads
     result = train(config, kb=_open(args, "memory"), progress=not args.quiet)
     print(json.dumps({"out_dir": str(result.out_dir), "updates": result.steps, "resumed_from": result.resumed_from,
                       "seconds": round(result.seconds, 1), "last_loss": result.last_loss}, indent=1))
@@ -183,7 +189,7 @@ def cmd_eval(args) -> int:
     if args.out:
         check_output(args.out, (".json",))  # the report; its plot goes beside it as .png
     kb = _open(args)  # fail fast (endpoint down, bad file) before loading a model
-    questions = sample_questions(load_split(args.split), args.limit)
+    questions = sample_questions(load_split(args.split, check_forms=True), args.limit)
     policy = _policy(args)
     config = RolloutConfig(greedy=True, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, env=env)
     report = evaluate(policy.model, policy.tokenizer, kb, questions, config, progress=not args.quiet,

@@ -20,8 +20,10 @@ ARMS: dict[str, tuple[str, dict]] = {
     "gapd-until-disagreement": ("gapd", {"lam": 0.5, "distill_tokens": "until_disagreement"}),
     "gapd-small-lambda": ("gapd", {"lam": 0.05}),
     "gapd+sft": ("gapd", {"lam": 0.5, "sft_weight": 0.5}),  # GAPD on top of the best baseline's SFT anchor
+    "gapd-advantage": ("gapd", {"lam": 0.5, "guidance": "advantage"}),  # the token signal as advantage shaping
 }
-DEFAULT_ARMS = ("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-reverse-kl")
+DEFAULT_ARMS = ("grpo", "gapd", "gapd-prefix", "grpo+sft", "gapd-advantage")
+PAIR = ("gapd", "grpo")  # the paired comparison written to results/gapd_vs_grpo.json
 NO_EXPLORE = "-no-explore"  # suffix: the same GAPD arm aligned with the bare gold program (GAPDConfig.explore=False)
 
 
@@ -41,13 +43,21 @@ class ExperimentConfig:
     arms: tuple[str, ...] = h(f"comma-separated arms: {', '.join(ARMS)} (a GAPD arm may end in {NO_EXPLORE})",
                               DEFAULT_ARMS)
     eval_split: str = h("the split every arm is scored on", "test")
-    eval_limit: int = h("questions scored, spread evenly over the split (0: all)", 120)
+    eval_limit: int = h("questions scored (0: the whole split); with eval_sample=stratified every question with a "
+                        "function is kept and plain ones fill the rest, spread evenly", 300)
+    eval_sample: str = h("stratified (every function question, then plain ones) or even (spread over the split)",
+                         "stratified", ("stratified", "even"))
+    focus: str = h("the RL arms' training questions: sparse (functions a warm start rarely solves, plus as many "
+                   "plain ones) or all", "sparse", ("sparse", "all"))
+    heldout_every: int = h("every N updates each RL arm logs its held-out gold-action log-prob (0: never)", 5)
+    warm_start: str | None = h("an adapter (folder or bundled name) every RL arm starts from; None: train the SFT "
+                               "preset first", None)
     results_dir: str = h("where the tables, curves and per-arm scores go", "results")
     runs_dir: str = h("each arm trains in <runs_dir>/exp-<preset>-<arm> (a finished one there is reused)", "runs")
     seed: int = h("the SFT warm start's seed (and the RL seed when `seeds` is not given)", 0)
     num_updates: int | None = h("override the RL preset's number of updates", None)
     seeds: tuple[int, ...] | None = h("comma-separated RL seeds: every arm is trained once per seed from the same "
-                                      "warm start", None)
+                                      "warm start (the same seeds for every arm: paired)", (0, 1, 2))
     eval_batch: int | None = h("episodes evaluated together (None: 64 on a GPU, 8 on a CPU)", None)
     sft_minutes: float | None = h("wall-clock budget of the SFT warm start", None)
     rl_minutes: float | None = h("wall-clock budget of each RL run (the table then shows how many updates each got)",
@@ -105,7 +115,8 @@ def _mean(values: list):
 def _curve(log: list[dict]) -> list[dict]:
     from .training.loop import update_records
 
-    return [{k: x.get(k) for k in ("step", "reward", "f1", "valid_format", "loss", "distill_loss")}
+    return [{k: x.get(k) for k in ("step", "reward", "f1", "valid_format", "loss", "distill_loss",
+                                   "zero_advantage_groups", "heldout_gold_logp")}
             for x in update_records(log)]
 
 
@@ -145,19 +156,19 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     from .data import load_split, sample_questions
     from .eval import load_report
     from .kb import open_kb
-    from .models import load_policy
+    from .models import load_policy, resolve_adapter
     from .training.config import preset
-    from .training.loop import JsonlLog
+    from .training.loop import JsonlLog, update_records
     from .training.trainer import train_rl, train_sft
 
     results = Path(config.results_dir)
     check_output(results / f"experiment_{config.preset}.json")  # writable, before hours of training
     results.mkdir(parents=True, exist_ok=True)
     kb = kb or open_kb("memory")
-    questions = sample_questions(load_split(config.eval_split), config.eval_limit)
+    questions = eval_questions(load_split(config.eval_split), config.eval_limit, config.eval_sample)
     sft_cfg = preset("sft", config.preset, seed=config.seed, max_minutes=config.sft_minutes)
     started = time.time()
-    warm_final = Path(sft_cfg.out_dir) / "final"
+    warm_final = resolve_adapter(config.warm_start) if config.warm_start else Path(sft_cfg.out_dir) / "final"
     if not (warm_final / "adapter_config.json").exists():
         if not config.train:
             raise ConfigError(f"no SFT warm start at {warm_final}: run the experiment without --no-train first")
@@ -178,13 +189,13 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
             tag = run_tag(arm, seed)
             cfg = preset(method, config.preset, out_dir=f"{config.runs_dir}/exp-{config.preset}-{tag}", seed=seed,
                          num_updates=config.num_updates, init_adapter=str(warm_final), max_minutes=config.rl_minutes,
-                         **rl_over)
+                         focus=config.focus, heldout_every=config.heldout_every, **rl_over)
             arm_eval = results / f"exp_{config.preset}_{tag}.json"
             final = Path(cfg.out_dir) / "final" / "adapter_config.json"
             if arm_eval.exists() and final.exists():
                 log = JsonlLog(Path(cfg.out_dir) / "log.jsonl").read()
                 rows.setdefault(arm, {})[seed] = {
-                    "report": load_report(arm_eval), "log": log,
+                    "report": load_report(arm_eval), "log": log, "episodes": episodes(cfg, len(update_records(log))),
                     "train_seconds": max((r["seconds"] for r in log if "seconds" in r), default=None)}
                 continue
             if not config.train:
@@ -195,12 +206,87 @@ def run_experiment(config: ExperimentConfig, kb=None) -> dict:
             policy.load_adapter(Path(cfg.out_dir) / "final")
             rows.setdefault(arm, {})[seed] = {
                 "report": _evaluate(policy, kb, questions, tag, arm_eval, config.eval_batch),
-                "train_seconds": result.seconds, "log": result.log}
+                "train_seconds": result.seconds, "log": result.log, "episodes": episodes(cfg, result.steps)}
             del policy
             _write(results, config, _summary(config, rows, len(questions), started))
     summary = _summary(config, rows, len(questions), started)
     _write(results, config, summary)
+    first, second = PAIR
+    if all(len(rows.get(arm, {})) == len(config.rl_seeds) for arm in PAIR):
+        write_paired(results, paired_comparison(rows, questions, config), f"{first}_vs_{second}")
     return summary
+
+
+def episodes(cfg, updates: int) -> int:
+    """Sampled episodes a run of `updates` took: the compute the arms are matched on."""
+    return updates * cfg.batch_size * cfg.grad_accum * cfg.group_size
+
+
+def eval_questions(questions: list, limit: int, sample: str) -> list:
+    """The scored questions: all (limit 0), spread evenly, or stratified (every question with a function, then
+    plain ones spread evenly to fill `limit`), in split order."""
+    from .data import sample_questions
+
+    if limit <= 0 or limit >= len(questions) or sample == "even":
+        return sample_questions(questions, limit)
+    hard = [q for q in questions if q.function not in (None, "none")]
+    plain = sample_questions([q for q in questions if q.function in (None, "none")], max(0, limit - len(hard)))
+    keep = {q.qid for q in hard + plain}
+    return [q for q in questions if q.qid in keep]
+
+
+def paired_comparison(rows: dict, questions: list, config: ExperimentConfig) -> dict:
+    """GAPD − GRPO on the same questions and seeds: per arm means with intervals, the paired difference per
+    slice (all, functions, each level and function) and an exact test on exact match."""
+    from .paired import arm_scores, compare
+
+    qids = [q.qid for q in questions]
+    arms = {name: arm_scores([rows[name][seed]["report"] for seed in config.rl_seeds], qids)
+            for name in rows if name in ARMS and len(rows[name]) == len(config.rl_seeds)}
+    out = compare(arms, *PAIR, [q.level for q in questions], [q.function for q in questions], list(config.rl_seeds))
+    episodes = {name: sum(r.get("episodes", 0) for r in rows[name].values()) for name in arms}
+    return {"preset": config.preset, "focus": config.focus, "eval_split": config.eval_split,
+            "sampled_episodes_per_arm": episodes, **out}
+
+
+def paired_markdown(result: dict, name: str) -> str:
+    """One row per slice: each arm's mean F1 [95% CI], the paired difference [95% CI], the exact-match test."""
+    first, second = name.split("_vs_")
+    diff = result[f"diff_{first}_minus_{second}"]
+    head = (f"# {first} − {second}: paired, {result['n_questions']} {result['eval_split']} questions, seeds "
+            f"{result['seeds']}\n\n| slice | n | {first} F1 | {second} F1 | {first} − {second} [95% CI] | "
+            "solved only by each (EM) | p |\n|---|---|---|---|---|---|---|\n")
+    rows = []
+    for s, d in diff.items():
+        a, b = (result["arms"][arm]["slices"][s] for arm in (first, second))
+        t = d["exact_match_test"]
+        rows.append(f"| {s} | {d['n']} | {a['mean']:.3f} [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}] | "
+                    f"{b['mean']:.3f} [{b['ci95'][0]:.3f}, {b['ci95'][1]:.3f}] | {d['mean']:+.3f} "
+                    f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] | {t['only_first']} / {t['only_second']} | "
+                    f"{t['p_value']:.3g} |")
+    return head + "\n".join(rows) + "\n"
+
+
+def write_paired(results: Path, result: dict, name: str) -> None:
+    """results/<name>.json, .md and .png (the paired difference per slice with its interval)."""
+    import matplotlib.pyplot as plt
+
+    write_text(results / f"{name}.json", json.dumps(result, indent=1) + "\n")
+    write_text(results / f"{name}.md", paired_markdown(result, name))
+    first, second = name.split("_vs_")
+    diff = result[f"diff_{first}_minus_{second}"]
+    names = list(diff)
+    means = [diff[s]["mean"] for s in names]
+    err = [[m - diff[s]["ci95"][0] for s, m in zip(names, means)], [diff[s]["ci95"][1] - m for s, m in zip(names, means)]]
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(names) + 1))
+    ax.errorbar(means, range(len(names)), xerr=err, fmt="o", capsize=3)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(range(len(names)), [f"{s} (n={diff[s]['n']})" for s in names])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"F1: {first} − {second} (mean over seeds, 95% bootstrap CI over questions)")
+    fig.tight_layout()
+    fig.savefig(results / f"{name}.png", dpi=120)
+    plt.close(fig)
 
 
 def markdown_table(summary: dict) -> str:

@@ -31,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(f"gapd_lite.models needs torch and transformers ({exc}): pip install 'gapd-lite[model]'") from exc
 
 # bitsandbytes, imported by peft, warns on CPUs with AVX512-BF16 that it could not fetch an optional 4-bit CPU kernel
-# from the Hub; gapd_lite never runs 4-bit on a CPU (QLoRA is CUDA-only), and that kernel would be a download.
+# from the Hub; 4-bit on a CPU (quantize='4bit', what the QLoRA tests run) works without it, and it would be a download.
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -107,11 +107,11 @@ def uses_4bit(cfg: ModelConfig, device: torch.device) -> bool:
         if device.type == "cuda" and not has_bnb:  # e.g. a fresh Colab: still train, just not in 4-bit
             warnings.warn("bitsandbytes is not installed, so LoRA trains on a 16-bit base instead of QLoRA: pip install bitsandbytes")
         return device.type == "cuda" and has_bnb
-    if device.type != "cuda":
-        raise ConfigError("ModelConfig.quantize='4bit': QLoRA needs a CUDA GPU (bitsandbytes NF4); use quantize='none' or 'auto' on CPU")
+    if device.type not in ("cuda", "cpu"):
+        raise ConfigError(f"ModelConfig.quantize='4bit' runs on CUDA (or, slowly, a CPU), not {device.type}: use quantize='none'")
     if not has_bnb:
         raise ConfigError("ModelConfig.quantize='4bit' needs bitsandbytes: pip install bitsandbytes (or 'gapd-lite[gpu]')")
-    return True
+    return True  # on a CPU too: bitsandbytes runs NF4 there, slowly; the QLoRA path's CPU tests use it
 
 
 def resolve_dtype(cfg: ModelConfig, device: torch.device) -> torch.dtype:
@@ -242,7 +242,7 @@ def _from_state(cls: type[PreTrainedModel], config: Any, state: dict[str, torch.
     """Instantiate from an in-memory state dict: plain on `device`, or re-quantized to NF4 by bitsandbytes."""
     if quantized:
         model = cls.from_pretrained(None, config=copy.deepcopy(config), state_dict=state, quantization_config=bnb_config(dtype),
-                                    dtype=dtype, device_map={"": _cuda_index(device)})
+                                    dtype=dtype, device_map=_device_map(device))
     else:
         clones: dict[int, torch.Tensor] = {}  # one clone per storage: tied weights stay tied, the cache stays untouched
         for v in state.values():
@@ -255,9 +255,11 @@ def _from_state(cls: type[PreTrainedModel], config: Any, state: dict[str, torch.
     return model
 
 
-def _cuda_index(device: torch.device) -> int:
-    """The CUDA ordinal for accelerate's device_map ('cuda' means the current device)."""
-    return device.index if device.index is not None else torch.cuda.current_device()
+def _device_map(device: torch.device) -> dict[str, int | str]:
+    """accelerate's device_map for one device: the CUDA ordinal ('cuda' means the current device), or 'cpu'."""
+    if device.type != "cuda":
+        return {"": device.type}
+    return {"": device.index if device.index is not None else torch.cuda.current_device()}
 
 
 def _from_hub(cfg: ModelConfig, device: torch.device, dtype: torch.dtype, quantized: bool) -> PreTrainedModel:
@@ -267,7 +269,7 @@ def _from_hub(cfg: ModelConfig, device: torch.device, dtype: torch.dtype, quanti
     if local_only:  # transformers' adapter lookup ignores local_files_only and would retry the hub for ~20 s
         kwargs["adapter_kwargs"] = {"local_files_only": True}
     if quantized:
-        kwargs.update(quantization_config=bnb_config(dtype), device_map={"": _cuda_index(device)})
+        kwargs.update(quantization_config=bnb_config(dtype), device_map=_device_map(device))
     try:
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
@@ -356,7 +358,7 @@ class Policy:
     def load_adapter(self, path: str | os.PathLike) -> None:
         """Load adapters saved by save_adapter into this policy's model (same base, same LoRA shape); a bundled
         name (sft, grpo, gapd) loads that policy, `none` loads nothing."""
-        from peft import load_peft_weights, set_peft_model_state_dict
+        from peft import load_peft_weights
 
         resolved = resolve_adapter(path)
         if resolved is None:
@@ -364,11 +366,11 @@ class Policy:
         path = resolved
         weights = load_peft_weights(str(path), device=str(self.device))
         try:
-            result = set_peft_model_state_dict(self.model, weights)
+            load_adapter_state(self.model, weights)
         except RuntimeError as exc:
             raise ConfigError(f"the adapter at {path} does not fit this model (different base or LoRA rank?): {str(exc).splitlines()[0]}") from None
-        if getattr(result, "unexpected_keys", None):
-            raise ConfigError(f"the adapter at {path} has weights this model lacks, e.g. {result.unexpected_keys[0]}: different base or target_modules?")
+        except ConfigError as exc:
+            raise ConfigError(f"the adapter at {path} {exc}: different base or target_modules?") from None
 
 
 def adapter_state(model: Any) -> dict:
@@ -379,29 +381,73 @@ def adapter_state(model: Any) -> dict:
 
 
 def load_adapter_state(model: Any, state: dict) -> None:
+    """Load LoRA weights into a peft model; a weight the model lacks, or a LoRA weight of the model that the state
+    does not hold, is an error (peft would skip it silently and leave that adapter as it was)."""
     from peft import set_peft_model_state_dict
-    set_peft_model_state_dict(model, state)
+
+    result = set_peft_model_state_dict(model, state)
+    unexpected = [k for k in getattr(result, "unexpected_keys", []) if "lora_" in k]
+    missing = [k for k in getattr(result, "missing_keys", []) if "lora_" in k]
+    if unexpected:
+        raise ConfigError(f"has weights this model lacks ({len(unexpected)}, e.g. {unexpected[0]})")
+    if missing:
+        raise ConfigError(f"lacks LoRA weights this model has ({len(missing)}, e.g. {missing[0]})")
+
+
+def linear_weight(module: Any) -> torch.Tensor:
+    """The weight a Linear layer multiplies by: a bitsandbytes 4-bit weight dequantized (NF4 → compute dtype)."""
+    weight = module.weight
+    state = getattr(weight, "quant_state", None)
+    if state is None:
+        return weight.data
+    import bitsandbytes.functional as bnbf
+
+    data = weight.data
+    if getattr(state, "packing_format_for_cpu", False):  # bitsandbytes re-packs CPU weights at the first eval forward
+        data, state = bnbf._convert_weight_packed_for_cpu_inverse(data, state)
+    return bnbf.dequantize_4bit(data, state)
+
+
+def copy_base_weights(source: Any, target: Any) -> int:
+    """Give `target` the base Linear weights that `source` computes with (a 4-bit base dequantized), layer by
+    layer; both are peft models of one architecture. Returns how many layers were copied."""
+    mine = dict(base_model(target).named_modules())
+    copied = 0
+    for name, module in base_model(source).named_modules():
+        quantized = getattr(getattr(module, "weight", None), "quant_state", None) is not None
+        if not (quantized or name.endswith(".base_layer")) or name not in mine:
+            continue
+        with torch.no_grad():
+            mine[name].weight.copy_(linear_weight(module).to(mine[name].weight.dtype))
+        copied += 1
+    return copied
 
 
 class MergedGenerator:
-    """Rollouts from a 16-bit copy of the base with the policy's current LoRA weights merged in.
+    """Rollouts from a 16-bit copy of the policy with its current LoRA weights merged in.
 
     4-bit `generate` dequantizes every weight at every token; on a GPU a merged bf16 copy generates
-    several times faster for the cost of one more (un-quantized) copy of the base. Call `sync(policy)`
-    after each update so the copy plays the current policy.
+    several times faster for the cost of one more (un-quantized) copy of the base. The copy's base is the
+    policy's base as the policy computes with it: for a 4-bit policy the NF4 weights dequantized, not the original
+    weights (the adapter was trained on the NF4 base; on the original one it plays another policy). Call
+    `sync(policy)` after each update so the copy plays the current policy.
     """
 
-    def __init__(self, policy: "Policy"):
-        cfg = replace(policy.config, quantize="none", gradient_checkpointing=False, lora_dropout=0.0)
+    def __init__(self, policy: "Policy", dtype: str | None = None):
+        """`dtype`: the copy's weights (None: as the policy's config says; bfloat16 pays on CPUs with AMX-BF16)."""
+        cfg = replace(policy.config, quantize="none", gradient_checkpointing=False, lora_dropout=0.0,
+                      **({"dtype": dtype} if dtype else {}))
         self.model = add_lora(load_base_model(cfg, policy.device), cfg)
         self.model.eval()
         self.merged = False
         self.sync(policy)
 
     def sync(self, policy: "Policy") -> None:
-        """Copy the policy's adapter weights in and merge them into the base weights."""
+        """Reset the copy's base to the policy's (so merging and unmerging leave no rounding drift), copy the
+        policy's adapter weights in and merge them into the base weights."""
         if self.merged:
             self.model.unmerge_adapter()
+        copy_base_weights(policy.model, self.model)
         load_adapter_state(self.model, adapter_state(policy.model))
         self.model.merge_adapter()
         self.merged = True

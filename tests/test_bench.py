@@ -61,3 +61,11 @@ def test_the_merged_copy_computes_what_the_lora_policy_computes():
         got = merged_copy(policy, "float32")(input_ids=ids).logits
     assert not hasattr(merged_copy(policy, "float32"), "peft_config")  # plain weights: no LoRA layers left
     assert torch.allclose(want, got, atol=1e-4)
+
+
+def test_bench_rl_times_whole_updates_on_both_paths():
+    from gapd_lite.bench import bench_rl
+
+    out = bench_rl(questions=1, group_size=2, updates=1, adapter=None, model="tiny", fast_rollout_batch=2)
+    assert out["baseline"]["episodes"] == out["fast"]["episodes"] == 2
+    assert out["speedup"] == out["fast"]["episodes_per_minute"] / out["baseline"]["episodes_per_minute"]

@@ -45,13 +45,22 @@ def test_gapd_train_cli_and_resume(tmp_path, capsys, monkeypatch):
 
 def test_experiment_writes_table_json_and_curves(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    summary = run_experiment(ExperimentConfig(preset="smoke", arms=("grpo", "gapd"), eval_limit=2,
-                                              results_dir=str(tmp_path / "results")))
+    summary = run_experiment(ExperimentConfig(preset="smoke", arms=("grpo", "gapd"), eval_limit=4, seeds=(0, 1),
+                                              heldout_every=1, results_dir=str(tmp_path / "results")))
     assert list(summary["arms"]) == ["sft (warm start)", "grpo", "gapd"]
     table = (tmp_path / "results" / "experiment_smoke.md").read_text()
     assert "| gapd |" in table and "F1 zero-shot" in table
     assert (tmp_path / "results" / "experiment_smoke_curves.png").exists()
-    assert json.loads((tmp_path / "results" / "experiment_smoke.json").read_text())["arms"]["grpo"]["curve"]
+    curve = json.loads((tmp_path / "results" / "experiment_smoke.json").read_text())["arms"]["grpo"]["curve"]
+    assert curve and all("zero_advantage_groups" in c and c["heldout_gold_logp"] < 0 for c in curve)
+    paired = json.loads((tmp_path / "results" / "gapd_vs_grpo.json").read_text())  # the paired protocol
+    assert paired["seeds"] == [0, 1] and paired["n_questions"] == 4
+    assert {"all", "functions"} <= set(paired["diff_gapd_minus_grpo"]) and set(paired["arms"]) == {"grpo", "gapd"}
+    assert paired["sampled_episodes_per_arm"]["gapd"] == paired["sampled_episodes_per_arm"]["grpo"] > 0
+    d = paired["diff_gapd_minus_grpo"]["all"]
+    assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
+    assert "| all |" in (tmp_path / "results" / "gapd_vs_grpo.md").read_text()
+    assert (tmp_path / "results" / "gapd_vs_grpo.png").exists()
 
 
 def test_demo_main_job_runs_every_section(tmp_path, capsys, monkeypatch):
@@ -105,3 +114,14 @@ def test_hint_check_cli(tmp_path, capsys):
     result = json.loads(out.read_text())
     assert result["questions"] == 2 and result["action_tokens"] > 0
     assert abs(result["gain"] - (result["teacher_logp"] - result["student_logp"])) < 1e-9
+
+
+def test_stratified_eval_keeps_every_function_question():
+    from gapd_lite.data import load_split
+    from gapd_lite.experiment import eval_questions
+
+    test = load_split("test")
+    qs = eval_questions(test, 300, "stratified")
+    hard = [q for q in test if q.function not in (None, "none")]
+    assert len(qs) == 300 and all(q in qs for q in hard) and len(hard) < 300
+    assert eval_questions(test, 0, "stratified") == test and len(eval_questions(test, 50, "even")) == 50

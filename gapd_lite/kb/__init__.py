@@ -12,7 +12,7 @@ LOCAL_BACKENDS = ("memory", "oxigraph", "rdflib")
 
 
 def open_kb(backend: str = "memory", path: str | Path | None = None, endpoint: str | None = None,
-            timeout: float = 30.0) -> KB:
+            timeout: float = 30.0, max_mb: float | None = None) -> KB:
     """A KB on the named backend: the bundled file (or `path`) locally, or the SPARQL `endpoint` over HTTP."""
     if endpoint and backend in ("memory", "http"):
         backend = "http"
@@ -28,7 +28,7 @@ def open_kb(backend: str = "memory", path: str | Path | None = None, endpoint: s
         if not endpoint:
             raise ConfigError("the http backend needs --kb-endpoint URL (e.g. http://localhost:8890/sparql)")
         from .sparql import HttpKB
-        return HttpKB(endpoint, timeout=timeout)
+        return HttpKB(endpoint, timeout=timeout, **({"max_mb": max_mb} if max_mb is not None else {}))
     raise ConfigError(f"unknown KB backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError
 from ..models import Policy, load_policy
 from ..outputs import write_text
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import latest_checkpoint, load_checkpoint, read_jsonl, save_checkpoint
 from .config import TrainConfig
 
 FIT_AFTER = 4  # updates timed (and at least the warm-up) before a time budget fits the schedule's end
@@ -165,9 +165,8 @@ class JsonlLog:
             f.write(json.dumps(record) + "\n")
 
     def read(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        """The records; a torn last line (a crash mid-write) is skipped, damage earlier is an error."""
+        return read_jsonl(self.path) if self.path.exists() else []
 
     def keep_until(self, update: int) -> None:
         """Forget records past `update` (the run's start): a fresh run starts an empty log, and a resumed one drops
