@@ -58,7 +58,8 @@ def test_a_bundled_adapter_loads_by_name_and_plays_the_same_greedy_turns(trained
     weights = load_file(str(dest / policies.WEIGHTS))
     assert weights and all(v.dtype == torch.bfloat16 for v in weights.values())
     card = (dest / policies.CARD).read_text()
-    assert "test F1" in card and "gapd-lite eval --adapter sft" in card and "tiny" in card  # base model from the run
+    assert "test F1" in card and "gapd-lite eval --adapter sft" in card
+    assert "- **base model**: tiny" in card and "- **updates**: 2" in card and "training time" in card  # from the run
 
     questions = load_split("dev")[:4]
     original = load_policy(ModelConfig(name="tiny"), adapter=trained)

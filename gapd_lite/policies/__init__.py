@@ -81,8 +81,13 @@ def card_text(name: str, fields: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _first(config: dict, *keys: str):
+    """The first of `keys` the config has (run folders written by older versions name some fields differently)."""
+    return next((config[k] for k in keys if config.get(k) is not None), None)
+
+
 def _run_fields(src: Path) -> dict[str, str]:
-    """Card fields read from the run folder around `src` (RUN/final): base model, method, preset settings, seed."""
+    """Card fields read from the run folder around `src` (RUN/final): base model, method, data, seed, updates, time."""
     fields: dict[str, str] = {}
     model_cfg = src / MODEL_CONFIG
     if model_cfg.is_file():
@@ -91,10 +96,19 @@ def _run_fields(src: Path) -> dict[str, str]:
     run_cfg = src.parent / "config.json"
     if run_cfg.is_file():
         c = json.loads(run_cfg.read_text())
-        fields["method"] = str(c.get("method"))
-        fields["seed"] = str(c.get("seed"))
-        fields["updates"] = str(c.get("num_updates"))
-        fields["data"] = str(c.get("questions"))
+        found = {"method": _first(c, "method"), "data": _first(c, "questions", "split"), "seed": _first(c, "seed"),
+                 "updates": _first(c, "num_updates", "max_steps"), "batch size": _first(c, "batch_size"),
+                 "learning rate": _first(c, "lr")}
+        fields.update({k: str(v) for k, v in found.items() if v is not None})
+    log = src.parent / "log.jsonl"
+    if log.is_file():
+        rows = [line for line in log.read_text().splitlines() if line.strip()]
+        try:
+            last = json.loads(rows[-1]) if rows else {}
+        except ValueError:
+            last = {}
+        if isinstance(last.get("seconds"), (int, float)):
+            fields["training time"] = f"{last['seconds'] / 3600:.1f} h to update {last.get('step')}"
     return fields
 
 
