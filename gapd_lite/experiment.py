@@ -230,7 +230,9 @@ def eval_questions(questions: list, limit: int, sample: str) -> list:
     if limit <= 0 or limit >= len(questions) or sample == "even":
         return sample_questions(questions, limit)
     hard = [q for q in questions if q.function not in (None, "none")]
-    plain = sample_questions([q for q in questions if q.function in (None, "none")], max(0, limit - len(hard)))
+    if len(hard) >= limit:  # too few places for every function question: spread over them
+        return sample_questions(hard, limit)
+    plain = sample_questions([q for q in questions if q.function in (None, "none")], limit - len(hard))
     keep = {q.qid for q in hard + plain}
     return [q for q in questions if q.qid in keep]
 
