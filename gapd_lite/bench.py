@@ -426,9 +426,13 @@ def summary_markdown(result: dict) -> str:
     return head + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows) + "\n"
 
 
-def _gpu(*args, **kwargs) -> dict:
+def _gpu(shapes: tuple[str, ...] = ("embedded", "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b"), tokens: int = 1024,
+         lora_r: int = 16, gen_tokens: int = 128, tokenizer: str | None = None, static_cache: bool = False,
+         partial_out: str | None = None) -> dict:
+    """`gpu_bench.bench_gpu` (imported only when run: it needs CUDA); its parameters spelled out, since the CLI
+    builds `bench gpu`'s flags from this signature."""
     from .gpu_bench import bench_gpu
-    return bench_gpu(*args, **kwargs)
+    return bench_gpu(shapes, tokens, lora_r, gen_tokens, partial_out, tokenizer, static_cache)
 
 
 BENCHMARKS = {"kb": bench_kb, "rollout": bench_rollout, "eval": bench_eval, "rl": bench_rl, "step": bench_step, "ranking": bench_ranking, "gpu": _gpu,

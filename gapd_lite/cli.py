@@ -127,6 +127,8 @@ def cmd_bench(args) -> int:
     if args.out:
         check_output(args.out, (".json",))
     kwargs = given(args, bench_options(args.bench))
+    if args.bench == "gpu" and args.out:  # rewritten after each shape: a run cut short keeps its figures
+        kwargs["partial_out"] = args.out
     result = bench.BENCHMARKS[args.bench](**kwargs)
     if args.out:
         from .benchio import write_json

@@ -404,7 +404,10 @@ def linear_weight(module: Any) -> torch.Tensor:
 
     data = weight.data
     if getattr(state, "packing_format_for_cpu", False):  # bitsandbytes re-packs CPU weights at the first eval forward
+        state = copy.copy(state)  # its inverse rewrites the state it is given (the live layer's)
+        state.original_nested = False  # keep the kernel's absmax instead of re-quantizing it
         data, state = bnbf._convert_weight_packed_for_cpu_inverse(data, state)
+        state.absmax = state.absmax.T.reshape(-1).float()
     return bnbf.dequantize_4bit(data, state)
 
 

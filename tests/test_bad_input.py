@@ -82,8 +82,10 @@ def test_missing_gguf_says_what_to_install(monkeypatch):
         load_policy(ModelConfig(name="embedded"))
 
 
-def test_bitsandbytes_4bit_without_cuda(monkeypatch):
-    with pytest.raises(ConfigError, match="needs a CUDA GPU"):
+def test_bitsandbytes_4bit_without_bitsandbytes(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else real(name, *a))
+    with pytest.raises(ConfigError, match="needs bitsandbytes: pip install bitsandbytes"):
         load_policy(ModelConfig(name="tiny", quantize="4bit"), device="cpu")
 
 
