@@ -45,7 +45,7 @@ def test_a_convert_that_stops_early_leaves_no_file_that_looks_complete(tmp_path,
     src.write_text(json.dumps([dict(RECORD, qid=f"q{i}") for i in range(5)]))
     calls = []
 
-    def crash_on_third(q):
+    def crash_on_third(q, *args):
         calls.append(q)
         if len(calls) == 3:
             raise MemoryError("simulated crash mid-file")
