@@ -4,11 +4,10 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .benchio import machine, write_json
+from .benchio import machine
 from .errors import ConfigError
 
 
@@ -163,19 +162,6 @@ def bench_rollout(questions: int = 8, max_new_tokens: int = 64, max_turns: int =
             "goal": ">= 3.5x at batch 8 on 2 CPU cores", "goal_met": timings["one_at_a_time"] / timings["batched"] >= 3.5}
 
 
-def merged_copy(policy, dtype: str = "bfloat16"):
-    """A plain (no LoRA layers) copy of the policy with its adapter merged into the base weights, in `dtype`:
-    what evaluation can generate from, since greedy answers need no adapter bookkeeping."""
-    from dataclasses import replace
-
-    from .models import add_lora, adapter_state, load_adapter_state, load_base_model
-
-    cfg = replace(policy.config, quantize="none", gradient_checkpointing=False, lora_dropout=0.0, dtype=dtype)
-    model = add_lora(load_base_model(cfg, policy.device), cfg)
-    load_adapter_state(model, adapter_state(policy.model))
-    return model.merge_and_unload().eval()
-
-
 def bench_eval(questions: int = 80, adapter: str | None = "sft", model: str = "embedded", batch_size: int = 8,
                fast_batch_size: int = 32, fast_dtype: str = "bfloat16", max_turns: int = 8) -> dict:
     """Evaluation as it runs today (float32 LoRA policy, batch 8) against the fastest path the package offers
@@ -186,14 +172,14 @@ def bench_eval(questions: int = 80, adapter: str | None = "sft", model: str = "e
     from .env.kbqa_env import EnvConfig
     from .eval import evaluate
     from .kb import open_kb
-    from .models import ModelConfig, load_policy
+    from .models import MergedGenerator, ModelConfig, load_policy
 
     policy = load_policy(ModelConfig(name=model), adapter=adapter)
     kb = open_kb("memory")
     qs = sample_questions(load_split("dev"), questions)
     env = EnvConfig(max_turns=max_turns)
     paths = {"baseline": (policy.model, RolloutConfig(greedy=True, batch_size=batch_size, env=env)),
-             "fast": (merged_copy(policy, fast_dtype), RolloutConfig(greedy=True, batch_size=fast_batch_size, env=env))}
+             "fast": (MergedGenerator(policy, fast_dtype).model, RolloutConfig(greedy=True, batch_size=fast_batch_size, env=env))}
     out = {}
     for name, (m, config) in paths.items():
         t0 = time.perf_counter()
@@ -228,7 +214,7 @@ def bench_rl(questions: int = 2, group_size: int = 4, updates: int = 2, adapter:
     from .training.config import preset
     from .training.gapd import sample_batch
     from .training.gapd_fast import fast_update_parts
-    from .training.loop import backprop
+    from .training.loop import step_once
 
     kb = open_kb("memory")
     qs = load_split("train")[:questions * updates]
@@ -245,9 +231,7 @@ def bench_rl(questions: int = 2, group_size: int = 4, updates: int = 2, adapter:
                 generator.sync(policy)
             batch = sample_batch(policy, kb, qs[u * questions:(u + 1) * questions], c, seed=u, generator=generator)
             policy.model.train()
-            optimizer.zero_grad(set_to_none=True)
-            backprop(fast_update_parts(policy, batch, c, c.lam))
-            optimizer.step()
+            step_once(optimizer, fast_update_parts(policy, batch, c, c.lam))
             n, rollout_s = n + len(batch.trajectories), rollout_s + batch.rollout_seconds
         seconds = time.perf_counter() - t0
         out[name] = {"seconds": seconds, "episodes": n, "rollout_seconds": rollout_s,
@@ -316,14 +300,13 @@ def gold_batch(policy, kb, questions: int = 4, group_size: int = 2, max_tokens: 
     from .agent.gold import gold_trajectory
     from .agent.render import truncate
     from .data import load_split, sample_questions
-    from .logic.sexpr import parse
-    from .logic.to_actions import gold_steps, to_actions
-    from .training.gapd import Batch
+    from .training.gapd import Batch, gold_programs
     from .training.losses import group_advantages
 
-    trajs, gold = [], []
-    for q in sample_questions(load_split("dev"), questions):
-        gold += [gold_steps(to_actions(parse(q.s_expression)), kb)] * group_size
+    chosen = sample_questions(load_split("dev"), questions)
+    gold = [program for program in gold_programs(chosen, kb) for _ in range(group_size)]
+    trajs = []
+    for q in chosen:
         traj = gold_trajectory(policy.tokenizer, q, kb)
         if max_tokens:
             traj = replace(traj, rendered=truncate(traj.rendered, max_tokens))
@@ -343,7 +326,7 @@ def bench_step(model: str = "embedded", questions: int = 2, group_size: int = 2,
     from .models import ModelConfig, load_policy
     from .training.config import GAPDConfig
     from .training.gapd_fast import fast_update_parts
-    from .training.loop import backprop
+    from .training.loop import step_once
 
     policy = load_policy(ModelConfig(name=model))
     kb = open_kb("memory")
@@ -357,9 +340,7 @@ def bench_step(model: str = "embedded", questions: int = 2, group_size: int = 2,
 
     def update(cfg):
         t0 = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        _, stats = backprop(fast_update_parts(policy, batch, cfg, cfg.lam))
-        optimizer.step()
+        _, stats = step_once(optimizer, fast_update_parts(policy, batch, cfg, cfg.lam))
         return time.perf_counter() - t0, stats
 
     update(variants["grpo"])  # warm-up: allocator and kernels

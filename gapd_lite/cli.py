@@ -140,7 +140,6 @@ def cmd_bench(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .data import load_split
     from .training.config import CONFIGS, preset
     from .training.trainer import train
 
@@ -153,7 +152,6 @@ def cmd_train(args) -> int:
                               f"--method {' and '.join(owners)}")
     config = preset(args.method, args.preset, model=given(args, MODEL_OPTIONS) or None, **overrides)
     check_output(Path(config.out_dir) / "config.json")  # the run folder can be written, before anything loads
-    load_split(config.questions, check_forms=True)  # a bad question file is reported before the model loads
     result = train(config, kb=_open(args, "memory"), progress=not args.quiet)
     print(json.dumps({"out_dir": str(result.out_dir), "updates": result.steps, "resumed_from": result.resumed_from,
                       "seconds": round(result.seconds, 1), "last_loss": result.last_loss}, indent=1))

@@ -106,7 +106,7 @@ def one_gapd_update(kb, question, policy, group_size: int = 2) -> None:
     from .anchors import MidAnchorMatcher, align_trajectory
     from .training.config import GAPDConfig
     from .training.gapd import gapd_update, sample_batch
-    from .training.loop import Part, backprop
+    from .training.loop import Part, step_once
 
     cfg = GAPDConfig(group_size=group_size, lam=0.5, max_new_tokens=48, max_turns=3)
     batch = sample_batch(policy, kb, [question], cfg, seed=0)
@@ -119,7 +119,6 @@ def one_gapd_update(kb, question, policy, group_size: int = 2) -> None:
     params = [p for p in policy.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5)
     policy.model.train()
-    loss, stats = backprop([Part(*gapd_update(policy, batch, cfg, cfg.lam))])
-    optimizer.step()
+    loss, stats = step_once(optimizer, [Part(*gapd_update(policy, batch, cfg, cfg.lam))])
     print(f"  loss {loss:.4f} = GRPO {stats['grpo_loss']:.4f} + λ={cfg.lam} × distillation "
           f"{stats['distill_loss']:.4f} over {stats['action_tokens']:.0f} action tokens")

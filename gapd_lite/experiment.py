@@ -153,7 +153,7 @@ def _write(results: Path, config: ExperimentConfig, summary: dict) -> None:
 def run_experiment(config: ExperimentConfig, kb=None) -> dict:
     """Train every arm (once per seed) from the shared SFT checkpoint and score it; results are rewritten after
     each run, and a run whose adapter and evaluation already exist is read back instead of retrained (rerun = resume)."""
-    from .data import load_split, sample_questions
+    from .data import load_split
     from .eval import load_report
     from .kb import open_kb
     from .models import load_policy, resolve_adapter

@@ -86,7 +86,7 @@ def update_probe(policy, batch, lam: float, repeat: int = 2) -> dict:
     """Peak memory and time of one update (forward, backward, optimiser step) at micro-batch 1."""
     from .training.config import GAPDConfig
     from .training.gapd_fast import fast_update_parts
-    from .training.loop import backprop
+    from .training.loop import step_once
 
     settings = GAPDConfig(method="gapd" if lam else "grpo", group_size=2, lam=lam)
     params = [p for p in policy.model.parameters() if p.requires_grad]
@@ -99,9 +99,7 @@ def update_probe(policy, batch, lam: float, repeat: int = 2) -> dict:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        backprop(fast_update_parts(policy, batch, settings, lam))
-        optimizer.step()
+        step_once(optimizer, fast_update_parts(policy, batch, settings, lam))
         if cuda:
             torch.cuda.synchronize()
         if i:

@@ -44,11 +44,11 @@ def test_bench_eval_times_both_paths_on_the_same_questions():
     assert out["fast"] == {"dtype": "bfloat16", "batch_size": 3, "lora": "merged"} and isinstance(out["goal_met"], bool)
 
 
-def test_the_merged_copy_computes_what_the_lora_policy_computes():
+def test_the_fast_evaluation_copy_computes_what_the_lora_policy_computes():
+    """bench eval's fast path generates from `MergedGenerator`'s copy: the adapter merged into the base weights."""
     import torch
 
-    from gapd_lite.bench import merged_copy
-    from gapd_lite.models import ModelConfig, load_policy
+    from gapd_lite.models import MergedGenerator, ModelConfig, load_policy
 
     policy = load_policy(ModelConfig(name="tiny", lora_dropout=0.0))
     for p in policy.model.parameters():  # a trained-looking adapter: B is zero at initialisation
@@ -56,16 +56,9 @@ def test_the_merged_copy_computes_what_the_lora_policy_computes():
             torch.nn.init.normal_(p, std=0.05)
     ids = torch.tensor([[1, 5, 9, 2, 7, 3]])
     policy.model.eval()
+    copy = MergedGenerator(policy, "float32")
     with torch.no_grad():
         want = policy.model(input_ids=ids).logits
-        got = merged_copy(policy, "float32")(input_ids=ids).logits
-    assert not hasattr(merged_copy(policy, "float32"), "peft_config")  # plain weights: no LoRA layers left
+        got = copy.model(input_ids=ids).logits
+    assert copy.merged  # the adapter lives in the base weights: no LoRA products per token
     assert torch.allclose(want, got, atol=1e-4)
-
-
-def test_bench_rl_times_whole_updates_on_both_paths():
-    from gapd_lite.bench import bench_rl
-
-    out = bench_rl(questions=1, group_size=2, updates=1, adapter=None, model="tiny", fast_rollout_batch=2)
-    assert out["baseline"]["episodes"] == out["fast"]["episodes"] == 2
-    assert out["speedup"] == out["fast"]["episodes_per_minute"] / out["baseline"]["episodes_per_minute"]

@@ -138,8 +138,7 @@ def gapd_update(policy, batch: Batch, cfg: GAPDConfig, lam: float) -> tuple[torc
             student.append(logits[a - 1:b - 1])
             teacher.append(hinted[a - 1 + shift:b - 1 + shift])
             actual = torch.tensor(ids[a:b], device=logits.device)
-            keep.append(until_first_disagreement(teacher[-1], actual) if cfg.distill_tokens == "until_disagreement"
-                        else torch.ones(b - a, dtype=torch.bool, device=logits.device))
+            keep.append(distilled(teacher[-1], actual, cfg))
             if cfg.guidance == "advantage":  # the variant: the teacher's token signal shapes the advantage instead
                 k = own.index(a)
                 advantages[-1][k:k + b - a] += shaped_advantage(teacher[-1], student[-1], actual, lam, cfg.shaping_clip)
@@ -148,16 +147,27 @@ def gapd_update(policy, batch: Batch, cfg: GAPDConfig, lam: float) -> tuple[torc
     loss_grpo = grpo_loss(logp, logp.detach(), adv, cfg.epsilon)  # one update per batch: π_old = π_θ (ratio 1)
     loss_distill = (distill_loss(torch.cat(student), torch.cat(teacher), cfg.divergence, cfg.jsd_beta,
                                  keep=torch.cat(keep)) if student else torch.zeros((), device=logp.device))
-    trajs = batch.trajectories
-    stats = {"reward": batch.rewards.mean().item(), "grpo_loss": loss_grpo.item(), "lambda": lam,
-             "distill_loss": loss_distill.item(), "policy_tokens": float(logp.numel()),
-             "action_tokens": float(sum(s.shape[0] for s in student)),
+    stats = {"grpo_loss": loss_grpo.item(), "lambda": lam, "distill_loss": loss_distill.item(),
+             "policy_tokens": float(logp.numel()), "action_tokens": float(sum(s.shape[0] for s in student)),
              "distilled_tokens": float(sum(int(k.sum()) for k in keep)),
-             "f1": sum(f1(t.answer, t.question.answer_set) for t in trajs) / len(trajs),
-             "valid_format": sum(s.valid for t in trajs for s in t.steps) / max(1, sum(len(t.steps) for t in trajs)),
-             "zero_advantage_groups": zero_advantage_share(batch.advantages, cfg.group_size),
-             "failed_episodes": float(sum(t.failed is not None for t in trajs)), "rollout_s": batch.rollout_seconds}
+             **episode_stats(batch.trajectories, batch.rewards, batch, cfg)}
     return gapd_loss(loss_grpo, loss_distill, lam if cfg.guidance == "kl" else 0.0), stats
+
+
+def distilled(teacher_logits: torch.Tensor, tokens: torch.Tensor, cfg: GAPDConfig) -> torch.Tensor:
+    """Which of an action's tokens the divergence covers: all, or up to the teacher's first other choice."""
+    if cfg.distill_tokens == "until_disagreement":
+        return until_first_disagreement(teacher_logits, tokens)
+    return torch.ones(len(tokens), dtype=torch.bool, device=tokens.device)
+
+
+def episode_stats(trajs: list[Trajectory], rewards: torch.Tensor, batch: Batch, cfg: GAPDConfig) -> dict:
+    """What the episodes `trajs` (with their `rewards`) of `batch` earned and how well-formed they were."""
+    return {"reward": rewards.mean().item(),
+            "f1": sum(f1(t.answer, t.question.answer_set) for t in trajs) / len(trajs),
+            "valid_format": sum(s.valid for t in trajs for s in t.steps) / max(1, sum(len(t.steps) for t in trajs)),
+            "zero_advantage_groups": zero_advantage_share(batch.advantages, cfg.group_size),
+            "failed_episodes": float(sum(t.failed is not None for t in trajs)), "rollout_s": batch.rollout_seconds}
 
 
 def zero_advantage_share(advantages: torch.Tensor, group_size: int) -> float:

@@ -17,10 +17,9 @@ from ..fast.teacher import TeacherJob, teacher_logits
 from ..logprobs import pad_batch, target_positions
 from ..models import base_model, decoder_call, output_cache
 from .config import GAPDConfig
-from .gapd import Batch, DistillStep, distill_steps, zero_advantage_share
+from .gapd import Batch, DistillStep, distill_steps, distilled, episode_stats
 from .loop import Part
-from .losses import distill_loss, gapd_loss, grpo_loss, selected_logp, shaped_advantage, until_first_disagreement
-from .rewards import f1
+from .losses import distill_loss, gapd_loss, grpo_loss, selected_logp, shaped_advantage
 
 _SUMMED = ("policy_tokens", "action_tokens", "distilled_tokens", "failed_episodes", "forward_s", "teacher_s")
 
@@ -75,8 +74,7 @@ def _chunk_loss(policy, batch: Batch, rows: range, steps: list[list[DistillStep]
         if rebuild:
             model.train()
         student = [head(hidden[j.row, j.span[0] - 1:j.span[1] - 1]).float() for j in jobs]
-        keep = [until_first_disagreement(t, ids[j.row, j.span[0]:j.span[1]]) if cfg.distill_tokens == "until_disagreement"
-                else torch.ones(j.span[1] - j.span[0], dtype=torch.bool, device=device) for j, t in zip(jobs, teacher)]
+        keep = [distilled(t, ids[j.row, j.span[0]:j.span[1]], cfg) for j, t in zip(jobs, teacher)]
         loss_distill = distill_loss(torch.cat(student), torch.cat(teacher), cfg.divergence, cfg.jsd_beta,
                                     keep=torch.cat(keep))
         if cfg.guidance == "advantage":  # λ·clipped gap onto the advantage at each action token's position
@@ -86,13 +84,9 @@ def _chunk_loss(policy, batch: Batch, rows: range, steps: list[list[DistillStep]
                     t, s, ids[j.row, j.span[0]:j.span[1]], lam, cfg.shaping_clip)
             adv = adv + extra[r, c]
     loss_grpo = grpo_loss(logp, logp.detach(), adv, cfg.epsilon)
-    stats = {"reward": batch.rewards[rows.start:rows.stop].mean().item(), "grpo_loss": loss_grpo.item(),
-             "lambda": lam, "distill_loss": loss_distill.item(), "policy_tokens": float(r.numel()),
-             "action_tokens": float(sum(j.span[1] - j.span[0] for j in jobs)),
+    stats = {"grpo_loss": loss_grpo.item(), "lambda": lam, "distill_loss": loss_distill.item(),
+             "policy_tokens": float(r.numel()), "action_tokens": float(sum(j.span[1] - j.span[0] for j in jobs)),
              "distilled_tokens": float(sum(int(k.sum()) for k in keep)),
-             "f1": sum(f1(t.answer, t.question.answer_set) for t in trajs) / len(trajs),
-             "valid_format": sum(s.valid for t in trajs for s in t.steps) / max(1, sum(len(t.steps) for t in trajs)),
-             "zero_advantage_groups": zero_advantage_share(batch.advantages, cfg.group_size),
-             "failed_episodes": float(sum(t.failed is not None for t in trajs)), "rollout_s": batch.rollout_seconds,
+             **episode_stats(trajs, batch.rewards[rows.start:rows.stop], batch, cfg),
              "forward_s": time.perf_counter() - t0, "teacher_s": teacher_s}
     return gapd_loss(shares[0] * loss_grpo, shares[1] * loss_distill, lam if cfg.guidance == "kl" else 0.0), stats

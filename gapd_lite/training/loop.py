@@ -49,6 +49,15 @@ def backprop(parts: Iterable[Part]) -> tuple[float, dict]:
     return total, stats
 
 
+def step_once(optimizer: torch.optim.Optimizer, parts: Iterable[Part]) -> tuple[float, dict]:
+    """One optimizer step on one batch's loss parts, outside a run (no accumulation, no clipping): what the
+    benchmarks time and the demo shows."""
+    optimizer.zero_grad(set_to_none=True)
+    loss, stats = backprop(parts)
+    optimizer.step()
+    return loss, stats
+
+
 UpdateParts = Callable[[int, list[int], float], Iterable[Part]]  # (update, example indices, weight) → its loss's parts
 
 

@@ -17,8 +17,9 @@ from .sft import build_examples, repeat_functions, sft_loss, sft_parts
 
 def training_questions(config: TrainConfig) -> list:
     """The run's questions: the split or file, narrowed to the `focus` (sparse: every question with a function a
-    warm start rarely solves, interleaved with as many plain ones), then the first `max_questions`."""
-    questions = load_split(config.questions)
+    warm start rarely solves, interleaved with as many plain ones), then the first `max_questions`. Every logical
+    form is parsed here, so a bad question file is reported before the model loads."""
+    questions = load_split(config.questions, check_forms=True)
     if config.focus == "sparse":
         hard = [q for q in questions if q.function in SPARSE_FUNCTIONS]
         plain = [q for q in questions if q.function in (None, "none")]
@@ -46,9 +47,9 @@ def one_by_one(config: SFTConfig, policy: Policy) -> bool:
 def train_sft(config: SFTConfig, policy: Policy | None = None, kb=None, progress: bool = True,
               stop_after: int | None = None) -> RunResult:
     """Supervised warm start on gold trajectories (LoRA; QLoRA on CUDA)."""
+    questions = training_questions(config)
     policy, optimizer, scheduler = setup(config, policy)
     kb = kb or open_kb("memory")
-    questions = training_questions(config)
     examples = build_examples(questions, kb, policy.tokenizer, max_len=config.max_tokens, progress=progress)
     examples = repeat_functions(examples, questions, config.function_repeat)
     pad, fast = policy.tokenizer.pad_token_id, one_by_one(config, policy)
@@ -62,9 +63,9 @@ def train_sft(config: SFTConfig, policy: Policy | None = None, kb=None, progress
 def train_rl(config: GAPDConfig, policy: Policy | None = None, kb=None, progress: bool = True,
              stop_after: int | None = None) -> RunResult:
     """GRPO (λ = 0) or GAPD from a warm start: per update, G rollouts per question, rewards, one gradient step."""
+    questions = training_questions(config)
     policy, optimizer, scheduler = setup(config, policy)
     kb = kb or open_kb("memory")
-    questions = training_questions(config)
     heldout = sample_questions(load_split("dev"), config.heldout_questions) if config.heldout_every else []
     gold_dialogues = {}
     if config.sft_weight > 0:
